@@ -1,0 +1,3 @@
+from eakte.cli import main
+
+main()

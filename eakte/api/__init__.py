@@ -1,0 +1,1 @@
+"""The REST API blueprint (/api/v1) and its error mapping."""

@@ -1,0 +1,222 @@
+"""REST endpoints under /api/v1: parse, authorise through the services, shape the answer."""
+from __future__ import annotations
+
+import unicodedata
+from contextlib import closing
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from apiflask import APIBlueprint
+from flask import Response, current_app, request, stream_with_context
+from sqlalchemy import select
+
+from eakte.api.auth import current_actor, token_auth
+from eakte.api.schemas import (AuditList, CaseIn, CaseList, CaseOut, CasePatch, CaseQuery, ContentQuery,
+                               DocumentList, DocumentOut, DocumentUpload, FilePlanIn, FilePlanList, FilePlanOut,
+                               IngestOut, MeOut, Paging, VersionUpload)
+from eakte.api.views import case_view, document_view, file_plan_view, version_view
+from eakte.models import Document, Unit, User
+from eakte.runtime import Runtime
+from eakte.services import audit, cases, documents, fileplan
+from eakte.services.access import require_audit_reader
+
+api = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="eakte")
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["eakte"]
+
+
+@api.get("/me")
+@api.auth_required(token_auth)
+@api.output(MeOut)
+@api.doc(summary="The calling user and their roles")
+def me() -> dict[str, Any]:
+    actor = current_actor()
+    p = actor.principal
+    with _rt().db.read() as session:
+        units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(p.unit_ids))).scalars()}
+        user = session.get(User, p.user_id)
+        assert user is not None
+        roles = [{"unit": units[uid].code, "unit_name": units[uid].name, "role": role}
+                 for uid, rs in sorted(p.roles_by_unit.items()) for role in sorted(rs)]
+        return {"id": user.id, "username": user.username, "display_name": user.display_name, "roles": roles,
+                "is_admin": p.is_admin, "is_auditor": p.is_auditor}
+
+
+# --- file plan --------------------------------------------------------------------------------------------
+
+@api.get("/file-plan")
+@api.auth_required(token_auth)
+@api.output(FilePlanList)
+@api.doc(summary="The file plan (Aktenplan)")
+def list_file_plan() -> dict[str, Any]:
+    with _rt().db.read() as session:
+        nodes = fileplan.list_nodes(session)
+        codes = {n.id: n.code for n in nodes}
+        return {"items": [file_plan_view(n, codes) for n in nodes]}
+
+
+@api.post("/file-plan")
+@api.auth_required(token_auth)
+@api.input(FilePlanIn, arg_name="body")
+@api.output(FilePlanOut, status_code=201)
+@api.doc(summary="Add a file plan node (admins)")
+def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
+    with _rt().db.write() as session:
+        node = fileplan.add_node(session, current_actor(), body["code"], body["title"], body["retention_years"],
+                                 body["disposal"])
+        codes = {n.id: n.code for n in fileplan.list_nodes(session)}
+        return file_plan_view(node, codes)
+
+
+# --- cases ------------------------------------------------------------------------------------------------
+
+@api.post("/cases")
+@api.auth_required(token_auth)
+@api.input(CaseIn, arg_name="body")
+@api.output(CaseOut, status_code=201)
+@api.doc(summary="Create a case; its reference is <file-plan code>/<number>/<year>")
+def create_case(body: dict[str, Any]) -> dict[str, Any]:
+    with _rt().db.write() as session:
+        case = cases.create_case(session, current_actor(), cases.NewCase(**body))
+        return case_view(case)
+
+
+@api.get("/cases")
+@api.auth_required(token_auth)
+@api.input(CaseQuery, location="query", arg_name="query")
+@api.output(CaseList)
+@api.doc(summary="Cases the caller may see, newest first")
+def list_cases(query: dict[str, Any]) -> dict[str, Any]:
+    offset, limit = query.pop("offset"), query.pop("limit")
+    flt = cases.CaseFilter(title_contains=query.pop("q", None), **query)
+    with _rt().db.read() as session:
+        rows, total = cases.list_cases(session, current_actor(), flt, offset=offset, limit=limit)
+        return {"items": [case_view(c) for c in rows], "total": total, "offset": offset, "limit": limit}
+
+
+@api.get("/cases/<int:case_id>")
+@api.auth_required(token_auth)
+@api.output(CaseOut)
+@api.doc(summary="One case")
+def get_case(case_id: int) -> dict[str, Any]:
+    with _rt().db.read() as session:
+        return case_view(cases.get_case(session, current_actor(), case_id))
+
+
+@api.patch("/cases/<int:case_id>")
+@api.auth_required(token_auth)
+@api.input(CasePatch, arg_name="body")
+@api.output(CaseOut)
+@api.doc(summary="Change title or metadata (clerks of the responsible unit)")
+def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    with _rt().db.write() as session:
+        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body))
+        return case_view(case)
+
+
+@api.post("/cases/<int:case_id>/close")
+@api.auth_required(token_auth)
+@api.output(CaseOut)
+@api.doc(summary="Close the case (z.d.A.); its retention period starts")
+def close_case(case_id: int) -> dict[str, Any]:
+    with _rt().db.write() as session:
+        return case_view(cases.close_case(session, current_actor(), case_id))
+
+
+@api.get("/cases/<int:case_id>/audit")
+@api.auth_required(token_auth)
+@api.input(Paging, location="query", arg_name="query")
+@api.output(AuditList)
+@api.doc(summary="The audit trail of a case, oldest first")
+def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
+    with _rt().db.read() as session:
+        case = cases.get_case(session, current_actor(), case_id)
+        require_audit_reader(current_actor().principal, case)
+        events = audit.events_for_case(session, case.id, offset=query["offset"], limit=query["limit"])
+        return {"items": events, "offset": query["offset"], "limit": query["limit"]}
+
+
+# --- documents --------------------------------------------------------------------------------------------
+
+@api.get("/cases/<int:case_id>/documents")
+@api.auth_required(token_auth)
+@api.output(DocumentList)
+@api.doc(summary="The documents of a case")
+def list_documents(case_id: int) -> dict[str, Any]:
+    with _rt().db.read() as session:
+        case = cases.get_case(session, current_actor(), case_id)
+        rows = session.execute(select(Document).where(Document.case_id == case.id).order_by(Document.id)).scalars()
+        return {"items": [document_view(d) for d in rows]}
+
+
+@api.post("/cases/<int:case_id>/documents")
+@api.auth_required(token_auth)
+@api.input(DocumentUpload, location="form_and_files", arg_name="form")
+@api.output(IngestOut, status_code=201)
+@api.doc(summary="Upload a document; its type is read from the content")
+def upload_document(case_id: int, form: dict[str, Any]) -> dict[str, Any]:
+    upload = form["file"]
+    new = documents.NewDocument(title=form["title"], kind=form["kind"], document_date=form["document_date"])
+    result = documents.add_document(_rt(), current_actor(), case_id, new, _upload(upload))
+    return _ingest_view(result)
+
+
+@api.post("/documents/<int:document_id>/versions")
+@api.auth_required(token_auth)
+@api.input(VersionUpload, location="form_and_files", arg_name="form")
+@api.output(IngestOut, status_code=201)
+@api.doc(summary="Add a new version of a document")
+def upload_version(document_id: int, form: dict[str, Any]) -> dict[str, Any]:
+    result = documents.add_version(_rt(), current_actor(), document_id, _upload(form["file"]))
+    return _ingest_view(result)
+
+
+@api.get("/documents/<int:document_id>")
+@api.auth_required(token_auth)
+@api.output(DocumentOut)
+@api.doc(summary="A document with all its versions")
+def get_document(document_id: int) -> dict[str, Any]:
+    with _rt().db.read() as session:
+        return document_view(documents.get_document(session, current_actor(), document_id))
+
+
+@api.get("/documents/<int:document_id>/content")
+@api.auth_required(token_auth)
+@api.input(ContentQuery, location="query", arg_name="query")
+@api.doc(summary="The stored bytes of the current (or the given) version, streamed",
+         responses={200: {"description": "the file", "content": {"application/octet-stream": {}}}})
+def get_content(document_id: int, query: dict[str, Any]) -> Response:
+    version, stream = documents.open_content(_rt(), current_actor(), document_id, query.get("version"))
+    headers = {"ETag": f'"{version.sha256}"', "Content-Disposition": content_disposition(version.filename),
+               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
+               "Cache-Control": "private, no-cache"}
+    if version.sha256 in request.if_none_match:
+        stream.close()
+        return Response(status=304, headers=headers)
+
+    def body() -> Iterator[bytes]:
+        with closing(stream):
+            yield from documents.iter_chunks(stream)
+
+    headers["Content-Length"] = str(version.size)
+    return Response(stream_with_context(body()), mimetype=version.mime_type, headers=headers,
+                    direct_passthrough=True)
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback plus the exact UTF-8 name (RFC 8187)."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = "".join(c if c.isprintable() and c not in '"\\;' else "_" for c in ascii_name) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _upload(storage: Any) -> documents.Upload:
+    claimed = storage.mimetype or None  # werkzeug strips parameters; octet-stream counts as no claim downstream
+    return documents.Upload(stream=storage.stream, filename=storage.filename or "", claimed_type=claimed)
+
+
+def _ingest_view(result: documents.Ingested) -> dict[str, Any]:
+    return {**document_view(result.document), "version": version_view(result.version),
+            "deduplicated": result.deduplicated}

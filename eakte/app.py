@@ -1,0 +1,40 @@
+"""The WSGI application: REST API (and, in later issues, the web UI) over one Runtime."""
+from __future__ import annotations
+
+from apiflask import APIFlask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from eakte import __version__
+from eakte.api.errors import register_error_handlers
+from eakte.api.routes import api
+from eakte.config import MIB
+from eakte.runtime import Runtime
+
+
+def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
+    if check_schema:
+        rt.db.require_current_schema()
+    app = APIFlask("eakte", title="eakte API", version=__version__, spec_path="/api/v1/openapi.json",
+                   docs_path="/api/v1/docs")
+    app.config.update(
+        # Multipart parts beyond 500 KB are spooled to disk by Werkzeug, so uploads never sit in memory whole.
+        MAX_CONTENT_LENGTH=rt.settings.ingest.max_size_mb * MIB + MIB,
+        MAX_FORM_MEMORY_SIZE=MIB,
+        JSON_SORT_KEYS=False,
+        SPEC_FORMAT="json",
+        INFO={"description": "Electronic records (E-Akte) with case workflows. Errors are RFC 9457 problem "
+                             "details (application/problem+json)."},
+    )
+    app.extensions["eakte"] = rt
+    register_error_handlers(app)
+    app.register_blueprint(api)
+    if rt.settings.server.trusted_proxies:
+        n = rt.settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    @app.get("/")
+    @app.doc(hide=True)
+    def index() -> dict[str, str]:
+        return {"name": "eakte", "version": __version__, "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
+
+    return app

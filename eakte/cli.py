@@ -1,0 +1,353 @@
+"""The `eakte` command. Every command is scriptable: with its options given it never prompts."""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import click
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from eakte.config import ConfigError, load_settings
+from eakte.errors import EakteError, SchemaOutdated
+from eakte.models import User
+from eakte.runtime import Runtime
+from eakte.services import audit, cases, documents, fileplan, identity, integrity
+from eakte.services.access import SYSTEM, Actor, Principal, load_principal
+from storage import BlobStoreError
+
+_KNOWN_ERRORS = (EakteError, ConfigError, SchemaOutdated, BlobStoreError, OSError)
+
+
+class Cli(click.Group):
+    """Turns every expected error into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _KNOWN_ERRORS as exc:
+            fail(str(exc))
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"eakte: error: {message}", err=True)
+    sys.exit(1)
+
+
+def runtime(ctx: click.Context) -> Runtime:
+    obj = ctx.ensure_object(dict)
+    if "rt" not in obj:
+        obj["rt"] = Runtime(load_settings(obj.get("config")))
+        ctx.call_on_close(obj["rt"].close)
+    return obj["rt"]
+
+
+def cli_actor() -> Actor:
+    """Whoever runs the command on the server is its operator: admin rights, audited under their OS name."""
+    return Actor(Principal(SYSTEM.user_id, f"cli:{getpass.getuser()}", {0: frozenset({"admin"})}), "cli")
+
+
+def user_actor(rt: Runtime, username: str) -> Actor:
+    with rt.db.read() as session:
+        return Actor(load_principal(session, identity.user_by_name(session, username)), "cli")
+
+
+@click.group(cls=Cli)
+@click.option("--config", "config", type=click.Path(dir_okay=False), envvar="EAKTE_CONFIG",
+              help="TOML configuration file (default: built-in defaults and EAKTE_* variables).")
+@click.version_option(package_name="eakte")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """eakte: electronic records (E-Akte) with case workflows."""
+    ctx.ensure_object(dict)["config"] = config
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# --- setup ------------------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--admin", "admin_name", default="admin", show_default=True, help="User name of the first admin.")
+@click.option("--admin-password", help="Password of the first admin (for the web UI); none if omitted.")
+@click.option("--admin-unit", default="ADM", show_default=True, help="Code of the administration unit.")
+@click.option("--admin-unit-name", default="Verwaltungsleitung / IT", show_default=True)
+@click.pass_context
+def init(ctx: click.Context, admin_name: str, admin_password: str | None, admin_unit: str,
+         admin_unit_name: str) -> None:
+    """Create the data directory and schema, and the first admin; prints the admin's API token."""
+    rt = runtime(ctx)
+    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt.db.upgrade()
+    with rt.db.write() as session:
+        if session.execute(select(User).limit(1)).first():
+            fail("this installation has users already; use `eakte user create` to add more")
+        actor = cli_actor()
+        identity.create_unit(session, actor, admin_unit, admin_unit_name)
+        user = identity.create_user(session, actor, admin_name, password=admin_password,
+                                    roles=[identity.UnitRole(admin_unit, "admin")])
+        token = identity.issue_token(session, actor, user, "init")
+    click.echo(f"Initialised {rt.settings.data_dir.resolve()} ({_safe_url(rt.settings.database_url)}).")
+    click.echo(f"Admin {admin_name}: API token {token}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply all migrations."""
+    rt = runtime(ctx)
+    rt.db.upgrade()
+    click.echo(f"Schema at revision {rt.db.current_revision()}.")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """Show the schema revision and whether it is up to date."""
+    rt = runtime(ctx)
+    current, head = rt.db.current_revision(), rt.db.head_revision()
+    click.echo(f"{current or 'none'} (code needs {head}){'' if current == head else ': run `eakte db upgrade`'}")
+
+
+# --- serving ----------------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", help="Address to listen on (default from config: 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default from config: 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the API with waitress, a production WSGI server."""
+    rt = runtime(ctx)
+    _serve(rt, host or rt.settings.server.host, port or rt.settings.server.port)
+
+
+def _serve(rt: Runtime, host: str, port: int, banner: Callable[[str], None] | None = None) -> None:
+    from waitress import create_server
+
+    from eakte.app import create_app
+
+    app = create_app(rt)
+    server = create_server(app, host=host, port=port, threads=rt.settings.server.threads,
+                           max_request_body_size=rt.settings.ingest.max_size_mb * 1024 * 1024 * 2)
+    url = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
+    (banner or (lambda u: click.echo(f"eakte listening on {u}  (Ctrl+C stops)")))(url)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--seed-only", is_flag=True, help="Seed the demo data and exit without serving.")
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, seed_only: bool) -> None:
+    """Seed a demo municipality (once) into the data directory, then serve it and print the logins."""
+    from eakte.demo import seed_demo
+
+    rt = runtime(ctx)
+    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt.db.upgrade()
+    logins = seed_demo(rt)
+
+    def banner(url: str) -> None:
+        click.echo(f"\neakte demo (Stadt Neu-Isenburg, Demo) — data in {rt.settings.data_dir.resolve()}")
+        click.echo(f"URL:  {url}   API: {url}/api/v1   OpenAPI: {url}/api/v1/openapi.json\n")
+        click.echo(f"{'user':10} {'password':14} {'roles':38} API token")
+        for login in logins:
+            click.echo(f"{login.username:10} {login.password:14} {login.roles:38} {login.token}")
+        click.echo(f"\nTry: curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/cases\n")
+
+    if seed_only:
+        banner(f"http://{host}:{port}")
+        return
+    _serve(rt, host, port, banner)
+
+
+# --- administration ---------------------------------------------------------------------------------------
+
+@main.group()
+def unit() -> None:
+    """Organisational units (Organisationseinheiten)."""
+
+
+@unit.command("create")
+@click.argument("code")
+@click.argument("name")
+@click.pass_context
+def unit_create(ctx: click.Context, code: str, name: str) -> None:
+    """Create a unit, e.g. `eakte unit create 20 Kämmerei`."""
+    rt = runtime(ctx)
+    with rt.db.write() as session:
+        created = identity.create_unit(session, cli_actor(), code, name)
+    click.echo(f"Unit {created.code} ({created.name}) created.")
+
+
+@main.group()
+def user() -> None:
+    """Users, roles and API tokens."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--unit", "units", multiple=True, help="Unit code; pairs with the --role at the same position.")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["clerk", "approver", "auditor", "admin"]))
+@click.option("--password", help="Password for the web UI (at least 8 characters).")
+@click.option("--display-name", default="")
+@click.option("--email")
+@click.pass_context
+def user_create(ctx: click.Context, username: str, units: tuple[str, ...], roles: tuple[str, ...],
+                password: str | None, display_name: str, email: str | None) -> None:
+    """Create a user: `eakte user create anna --unit 20 --role clerk --unit 20 --role approver`."""
+    if len(units) != len(roles):
+        fail(f"--unit and --role come in pairs: got {len(units)} --unit and {len(roles)} --role")
+    rt = runtime(ctx)
+    with rt.db.write() as session:
+        identity.create_user(session, cli_actor(), username, display_name=display_name, email=email,
+                             password=password, roles=[identity.UnitRole(u, r) for u, r in zip(units, roles)])
+    click.echo(f"User {username} created.")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+@click.pass_context
+def user_token(ctx: click.Context, username: str, name: str) -> None:
+    """Print a new personal API token for the user (shown once)."""
+    rt = runtime(ctx)
+    with rt.db.write() as session:
+        token = identity.issue_token(session, cli_actor(), identity.user_by_name(session, username), name)
+    click.echo(token)
+
+
+@main.group("file-plan")
+def file_plan() -> None:
+    """The file plan (Aktenplan)."""
+
+
+@file_plan.command("add")
+@click.argument("code")
+@click.argument("title")
+@click.option("--retention-years", type=int, required=True)
+@click.option("--disposal", type=click.Choice(["archive", "destroy"]), default="archive", show_default=True)
+@click.pass_context
+def file_plan_add(ctx: click.Context, code: str, title: str, retention_years: int, disposal: str) -> None:
+    """Add a node, e.g. `eakte file-plan add 20.30 Rechnungen --retention-years 10`."""
+    rt = runtime(ctx)
+    with rt.db.write() as session:
+        fileplan.add_node(session, cli_actor(), code, title, retention_years, disposal)
+    click.echo(f"File plan node {code} {title} added.")
+
+
+@file_plan.command("list")
+@click.pass_context
+def file_plan_list(ctx: click.Context) -> None:
+    """List the file plan."""
+    rt = runtime(ctx)
+    with rt.db.read() as session:
+        for node in fileplan.list_nodes(session):
+            indent = "  " * node.code.count(".")
+            click.echo(f"{indent}{node.code:10} {node.title}  ({node.retention_years} J., {node.disposal})")
+
+
+# --- records ----------------------------------------------------------------------------------------------
+
+@main.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--case", "reference", required=True, help="Reference of the case to file into, e.g. 20.30/0001/2026.")
+@click.option("--user", "username", required=True, help="The user on whose behalf (and with whose rights) to file.")
+@click.option("--kind", default="document", show_default=True)
+@click.option("--recursive/--no-recursive", default=False, show_default=True)
+@click.pass_context
+def import_(ctx: click.Context, directory: Path, reference: str, username: str, kind: str, recursive: bool) -> None:
+    """Import every file of DIRECTORY as a document of the case; rejected files are reported and skipped."""
+    rt = runtime(ctx)
+    actor = user_actor(rt, username)
+    with rt.db.read() as session:
+        case = cases.case_by_reference(session, actor, reference)
+    files = sorted(p for p in (directory.rglob("*") if recursive else directory.iterdir()) if p.is_file())
+    rejected: list[tuple[Path, str]] = []
+    imported = 0
+    with click.progressbar(files, label=f"Importing into {reference}", show_pos=True, file=sys.stderr) as bar:
+        for path in bar:
+            try:
+                with path.open("rb") as fh:
+                    documents.add_document(rt, actor, case.id, documents.NewDocument(title=path.stem, kind=kind),
+                                           documents.Upload(fh, path.name))
+                imported += 1
+            except (EakteError, OSError) as exc:
+                rejected.append((path, str(exc)))
+    click.echo(f"{imported} imported, {len(rejected)} rejected.")
+    for path, reason in rejected:
+        click.echo(f"rejected: {path}: {reason}", err=True)
+    if rejected and not imported:
+        sys.exit(1)
+
+
+# --- integrity --------------------------------------------------------------------------------------------
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the hash chain; exits 1 and names the first broken event."""
+    rt = runtime(ctx)
+    with rt.db.read() as session:
+        checked, broken = audit.verify_chain(session)
+    if broken:
+        fail(f"audit trail broken at event {broken.event_id}: {broken.reason} ({checked} events before it are intact)")
+    click.echo(f"Audit trail intact: {checked} events.")
+
+
+@main.group()
+def storage() -> None:
+    """The blob store."""
+
+
+@storage.command("verify")
+@click.pass_context
+def storage_verify(ctx: click.Context) -> None:
+    """Re-hash every referenced blob; exits 1 if any is missing or corrupt."""
+    rt = runtime(ctx)
+    total = len(integrity.referenced_keys(rt))
+    with click.progressbar(length=total, label="Verifying blobs", file=sys.stderr) as bar:
+        report = integrity.verify_storage(rt, bar.update)
+    for key in report.missing:
+        click.echo(f"missing: {key}", err=True)
+    for key in report.corrupt:
+        click.echo(f"corrupt: {key}", err=True)
+    if not report.ok:
+        fail(f"{len(report.missing)} missing and {len(report.corrupt)} corrupt of {report.checked} blobs")
+    click.echo(f"All {report.checked} blobs intact.")
+
+
+@storage.command("gc")
+@click.option("--grace-hours", type=float, help="Keep unreferenced blobs younger than this (default from config).")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.pass_context
+def storage_gc(ctx: click.Context, grace_hours: float | None, dry_run: bool) -> None:
+    """Remove blobs that no document version references, after a grace period."""
+    rt = runtime(ctx)
+    hours = rt.settings.storage.gc_grace_hours if grace_hours is None else grace_hours
+    report = integrity.collect_garbage(rt, cli_actor(), dt.timedelta(hours=hours), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for key in report.removed:
+        click.echo(f"{verb}: {key}")
+    click.echo(f"{len(report.removed)} blobs {verb}, {report.kept_in_grace} kept within the {hours:g} h grace "
+               f"period, {len(report.locked)} locked, {report.temp_files_removed} stale temp files removed.")
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,224 @@
+"""Settings: built-in defaults → TOML file (--config PATH or EAKTE_CONFIG) → environment (EAKTE_…).
+
+Environment names: `EAKTE_<SECTION>__<KEY>` for a key in a section (`EAKTE_STORAGE__BUCKET`), `EAKTE_<KEY>`
+for a top-level key (`EAKTE_DATA_DIR`), and the shorthand `EAKTE_DATABASE_URL` for `database.url`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from eakte.errors import ConfigError
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""  # empty: SQLite file eakte.db in the data directory
+    pool_size: int = 10
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    backend: str = "local"  # "local" or "s3"
+    path: str = ""  # local store; empty: <data_dir>/blobs
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    bucket: str = "eakte"
+    access_key: str = ""
+    secret_key: str = ""
+    addressing_style: str = "auto"  # "auto", "path" or "virtual"
+    prefix: str = ""
+    multipart_threshold_mb: int = 16
+    multipart_chunksize_mb: int = 16
+    object_lock_mode: str = ""  # "", "GOVERNANCE" or "COMPLIANCE"
+    object_lock_days: int = 0
+    legal_hold: bool = False
+    create_bucket: bool = True
+    gc_grace_hours: int = 24
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    allowed_types: tuple[str, ...] = (
+        "application/pdf",
+        "image/tiff",
+        "image/png",
+        "image/jpeg",
+        "text/plain",
+        "text/xml",
+        "application/xml",
+        "message/rfc822",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.oasis.opendocument.text",
+    )
+    max_size_mb: int = 2048
+    extraction_timeout_s: float = 30.0
+    extraction_memory_mb: int = 768
+    extraction_workers: int = 1
+    max_text_chars: int = 5_000_000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    trusted_proxies: int = 0  # number of reverse proxies whose X-Forwarded-For is trusted
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./eakte-data")
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'eakte.db').resolve()}"
+
+    @property
+    def local_blob_path(self) -> Path:
+        return Path(self.storage.path) if self.storage.path else self.data_dir / "blobs"
+
+
+_ALLOWED_CHOICES = {
+    ("storage", "backend"): {"local", "s3"},
+    ("storage", "addressing_style"): {"auto", "path", "virtual"},
+    ("storage", "object_lock_mode"): {"", "GOVERNANCE", "COMPLIANCE"},
+}
+_ENV_ALIASES = {"EAKTE_DATABASE_URL": ("database", "url")}
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    path = config_path or env.get("EAKTE_CONFIG")
+    if path:
+        raw = _read_toml(Path(path))
+    _merge_environment(raw, env)
+    return _build(Settings, raw, prefix="")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+
+
+def _merge_environment(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    sections = {f.name for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(f.default_factory)}  # type: ignore[arg-type]
+    for name, value in env.items():
+        if not name.startswith("EAKTE_") or name == "EAKTE_CONFIG" or name.startswith("EAKTE_TEST_"):
+            continue
+        if name in _ENV_ALIASES:
+            section, key = _ENV_ALIASES[name]
+        elif "__" in name:
+            section, key = name[len("EAKTE_"):].lower().split("__", 1)
+            if section not in sections:
+                raise ConfigError(f"{name}: unknown section {section!r} (expected one of {', '.join(sorted(sections))})")
+        else:
+            key = name[len("EAKTE_"):].lower()
+            if key not in {f.name for f in dataclasses.fields(Settings)} or key in sections:
+                continue  # other EAKTE_* variables (e.g. of tools) are not ours to judge
+            raw[key] = value
+            continue
+        raw.setdefault(section, {})[key] = value
+
+
+def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.')}: expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{prefix}{key}: unknown setting (expected one of {', '.join(known)})")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in raw:
+            continue
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            values[name] = _build(kind, raw[name], prefix=f"{prefix}{name}.")
+        else:
+            values[name] = _coerce(f"{prefix}{name}", kind, raw[name])
+            choices = _ALLOWED_CHOICES.get(tuple(prefix.rstrip(".").split(".")) + (name,))  # type: ignore[arg-type]
+            if choices is not None and values[name] not in choices:
+                raise ConfigError(f"{prefix}{name}: expected one of {sorted(choices)}, got {values[name]!r}")
+    return cls(**values)
+
+
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    origin = typing.get_origin(kind)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+                return value.lower() in {"1", "true", "yes", "on"}
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            result = int(value)
+            if result < 0:
+                raise ValueError
+            return result
+        if kind is float:
+            result = float(value)
+            if result <= 0:
+                raise ValueError
+            return result
+        if kind is str:
+            if not isinstance(value, (str, int)):
+                raise ValueError
+            return str(value)
+        if kind is Path:
+            if not isinstance(value, str) or not value:
+                raise ValueError
+            return Path(value)
+        if origin is tuple:
+            items = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+                raise ValueError
+            return tuple(items)
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise ConfigError(f"{key}: unsupported setting type {kind}")
+    raise ConfigError(f"{key}: expected {_describe(kind)}, got {value!r}")
+
+
+def _describe(kind: Any) -> str:
+    if kind is bool:
+        return "true or false"
+    if kind is int:
+        return "a whole number >= 0"
+    if kind is float:
+        return "a number > 0"
+    if kind is Path:
+        return "a directory path"
+    if typing.get_origin(kind) is tuple:
+        return "a list of strings (comma-separated in the environment)"
+    return "a string"
+
+
+__all__ = ["Settings", "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "load_settings", "MIB"]
+_ = types  # keep import for typing.get_type_hints of forward refs

@@ -1,0 +1,116 @@
+"""A demo municipality: units, users for every role, a file plan, and cases with real PDF documents."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from fpdf import FPDF
+from sqlalchemy import select
+
+from eakte.models import Unit
+from eakte.runtime import Runtime
+from eakte.services import cases, documents, fileplan, identity
+from eakte.services.access import SYSTEM, Actor, Principal, load_principal
+
+PASSWORD = "eakte-demo"
+
+UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
+         ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
+
+USERS = [  # username, display name, [(unit, role)]
+    ("anna", "Anna Schäfer", [("20", "clerk")]),
+    ("bernd", "Bernd Köhler", [("20", "approver"), ("20", "clerk")]),
+    ("olga", "Olga Weiß", [("32", "clerk")]),
+    ("petra", "Petra Müller", [("11", "clerk")]),
+    ("wilhelm", "Wilhelm Groß", [("50", "clerk"), ("50", "approver")]),
+    ("rita", "Rita Brandt", [("14", "auditor")]),
+    ("admin", "Administration", [("10", "admin")]),
+]
+
+FILE_PLAN = [("10", "Allgemeine Verwaltung", 10, "archive"), ("11", "Personal", 5, "archive"),
+             ("11.10", "Personalakten", 5, "archive"), ("20", "Finanzen", 10, "archive"),
+             ("20.30", "Rechnungen", 10, "destroy"), ("32", "Öffentliche Sicherheit und Ordnung", 10, "archive"),
+             ("32.10", "Gewerbeangelegenheiten", 10, "archive"), ("50", "Wohnen", 10, "archive"),
+             ("50.20", "Fehlbelegungsabgabe", 10, "archive")]
+
+CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, pages of text)]
+    ("20.30", "20", "anna", "Rechnung Bürobedarf Schreibwaren Hessen GmbH", "invoice",
+     [("Rechnung RE-2026-0815", "invoice", ["Rechnung Nr. RE-2026-0815", "Lieferung von Büromaterial: "
+       "Ordner, Kopierpapier, Kugelschreiber.", "Nettobetrag 1.250,00 EUR, Umsatzsteuer 19 % 237,50 EUR, "
+       "Gesamtbetrag 1.487,50 EUR.", "Zahlbar innerhalb von 30 Tagen; 2 % Skonto bei Zahlung binnen 14 Tagen."]),
+      ("Lieferschein LS-4711", "delivery_note", ["Lieferschein LS-4711", "Vollständig geliefert und geprüft."])]),
+    ("20.30", "20", "anna", "Rechnung Wartung Heizungsanlage Rathaus", "invoice",
+     [("Rechnung 2026-HZ-17", "invoice", ["Rechnung Wartung der Heizungsanlage im Rathaus",
+       "Gesamtbetrag 3.808,00 EUR brutto, Leitweg-ID 06438012-0001-77."])]),
+    ("32.10", "32", "olga", "Gewerbeanmeldung Café am Marktplatz", "trade_register",
+     [("Gewerbeanmeldung GewA 1", "notification", ["Gewerbeanmeldung nach § 14 GewO",
+       "Betrieb eines Cafés mit Ausschank alkoholfreier Getränke, Beginn 01.03.2026.",
+       "Empfangsbescheinigung innerhalb von drei Tagen erteilt."])]),
+    ("32.10", "32", "olga", "Gewerbeabmeldung Kfz-Werkstatt Schneider", "trade_register",
+     [("Gewerbeabmeldung GewA 3", "notification", ["Gewerbeabmeldung nach § 14 GewO",
+       "Aufgabe des Betriebs zum 31.12.2025; Mitteilung an Handwerkskammer und Finanzamt."])]),
+    ("11.10", "11", "petra", "Personalakte Muster, Erika (Grundakte)", "personnel_file",
+     [("Arbeitsvertrag", "contract", ["Arbeitsvertrag nach TVöD", "Eingruppierung Entgeltgruppe 9a.",
+       "Vertraulich: Personalakte, Zugriff nur für Personalsachbearbeitung."])]),
+    ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "misallocation_levy",
+     [("Erhebungsbogen", "survey", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
+       "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
+]
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    roles: str
+    token: str
+
+
+def seed_demo(rt: Runtime) -> list[Login]:
+    """Seeds once (a second run only issues fresh tokens), so `eakte demo` can be restarted."""
+    operator = Actor(Principal(SYSTEM.user_id, "demo-seed", {0: frozenset({"admin"})}), "demo")
+    with rt.db.write() as session:
+        seeded = session.execute(select(Unit).where(Unit.code == "20")).scalar() is not None
+        if not seeded:
+            for code, name in UNITS:
+                identity.create_unit(session, operator, code, name)
+            for username, display, roles in USERS:
+                identity.create_user(session, operator, username, display_name=display, password=PASSWORD,
+                                     roles=[identity.UnitRole(u, r) for u, r in roles])
+            for code, title, years, disposal in FILE_PLAN:
+                fileplan.add_node(session, operator, code, title, years, disposal)
+    if not seeded:
+        _seed_cases(rt)
+    logins = []
+    with rt.db.write() as session:
+        for username, _display, roles in USERS:
+            token = identity.issue_token(session, operator, identity.user_by_name(session, username), "demo")
+            logins.append(Login(username, PASSWORD, ", ".join(f"{r}@{u}" for u, r in roles), token))
+    return logins
+
+
+def _seed_cases(rt: Runtime) -> None:
+    for plan, unit, clerk, title, case_type, docs in CASES:
+        with rt.db.write() as session:
+            actor = Actor(load_principal(session, identity.user_by_name(session, clerk)), "demo")
+            case = cases.create_case(session, actor, cases.NewCase(plan, title, unit, case_type))
+        for doc_title, kind, paragraphs in docs:
+            pdf = demo_pdf(doc_title, paragraphs)
+            documents.add_document(rt, actor, case.id, documents.NewDocument(doc_title, kind),
+                                   documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
+
+
+def demo_pdf(title: str, paragraphs: list[str], pages: int = 2) -> bytes:
+    """A real, multi-page PDF with extractable German text."""
+    pdf = FPDF()
+    pdf.set_title(title)
+    for page in range(1, pages + 1):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.cell(0, 10, f"Stadt Neu-Isenburg (Demo) - {title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+        pdf.cell(0, 6, f"Seite {page} von {pages}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

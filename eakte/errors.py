@@ -1,0 +1,68 @@
+"""Typed errors raised anywhere below the HTTP layer; mapped to problem+json once, in eakte.api.errors."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class EakteError(Exception):
+    """Base of every error a user can cause. `status` is the HTTP status the API maps it to."""
+
+    status = 400
+    title = "Bad request"
+    title_de = "Ungültige Anfrage"
+
+    def __init__(self, detail: str, *, detail_de: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_de = detail_de
+        self.extra = extra
+
+
+class Invalid(EakteError):
+    status = 422
+    title = "Invalid input"
+    title_de = "Ungültige Eingabe"
+
+
+class Unauthorized(EakteError):
+    status = 401
+    title = "Authentication required"
+    title_de = "Anmeldung erforderlich"
+
+
+class Forbidden(EakteError):
+    status = 403
+    title = "Forbidden"
+    title_de = "Keine Berechtigung"
+
+
+class NotFound(EakteError):
+    status = 404
+    title = "Not found"
+    title_de = "Nicht gefunden"
+
+
+class Conflict(EakteError):
+    status = 409
+    title = "Conflict"
+    title_de = "Konflikt"
+
+
+class PayloadTooLarge(EakteError):
+    status = 413
+    title = "File too large"
+    title_de = "Datei zu groß"
+
+
+class UnsupportedFileType(EakteError):
+    status = 415
+    title = "File type not allowed"
+    title_de = "Dateityp nicht zulässig"
+
+
+class ConfigError(Exception):
+    """A wrong setting: one line naming the key and what is expected."""
+
+
+class SchemaOutdated(Exception):
+    """The database schema is behind the code; the message names the command that fixes it."""

@@ -1,0 +1,184 @@
+"""The records model (DOMAIN.md §1): units, users, file plan, cases, documents with immutable versions, audit."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from eakte.clock import utcnow
+
+ROLES = ("clerk", "approver", "auditor", "admin")
+DISPOSAL_ACTIONS = ("archive", "destroy")
+CASE_STATUSES = ("open", "closed")
+TEXT_STATUSES = ("pending", "done", "encrypted", "unsupported", "failed")
+
+# BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=False)}
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class Membership(Base):
+    """A role a user holds in a unit. `admin` and `auditor` act system-wide (DOMAIN.md: Revision sees everything)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "unit_id", "role"),
+        CheckConstraint("role IN ('clerk', 'approver', 'auditor', 'admin')", name="ck_membership_role"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    user: Mapped[User] = relationship(back_populates="memberships")
+    unit: Mapped[Unit] = relationship()
+
+
+class ApiToken(Base):
+    """Personal API tokens; only the SHA-256 of the secret is stored (the secret has 256 bits of entropy)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    user: Mapped[User] = relationship()
+
+
+class FilePlanNode(Base):
+    __tablename__ = "file_plan_nodes"
+    __table_args__ = (CheckConstraint("disposal IN ('archive', 'destroy')", name="ck_file_plan_disposal"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("file_plan_nodes.id"))
+    retention_years: Mapped[int] = mapped_column(Integer)
+    disposal: Mapped[str] = mapped_column(String(20), default="archive")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CaseCounter(Base):
+    """The last running number per file-plan node and year; incremented under a row lock so numbers have no gaps."""
+
+    __tablename__ = "case_counters"
+    file_plan_node_id: Mapped[int] = mapped_column(ForeignKey("file_plan_nodes.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("file_plan_node_id", "year", "number"),
+        CheckConstraint("status IN ('open', 'closed')", name="ck_case_status"),
+        Index("ix_cases_unit_status", "unit_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    file_plan_node_id: Mapped[int] = mapped_column(ForeignKey("file_plan_nodes.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    case_type: Mapped[str] = mapped_column(String(64), default="general", index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.date | None] = mapped_column(Date)
+    file_plan_node: Mapped[FilePlanNode] = relationship(lazy="joined", innerjoin=True)
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(64), default="document")
+    document_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
+    versions: Mapped[list[DocumentVersion]] = relationship(
+        back_populates="document", order_by="DocumentVersion.number", lazy="selectin")
+
+
+class DocumentVersion(Base):
+    """One stored file. Rows are never updated except for the text-extraction status."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (
+        UniqueConstraint("document_id", "number"),
+        CheckConstraint("text_status IN ('pending', 'done', 'encrypted', 'unsupported', 'failed')",
+                        name="ck_version_text_status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(200), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(500))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    text_status: Mapped[str] = mapped_column(String(20), default="pending")
+    text_error: Mapped[str | None] = mapped_column(Text)
+    document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class ExtractedText(Base):
+    """Text for the search index, kept apart so version rows stay small."""
+
+    __tablename__ = "extracted_texts"
+    version_id: Mapped[int] = mapped_column(ForeignKey("document_versions.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained trail: hash = SHA-256(prev_hash ‖ canonical form of this event)."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    occurred_at: Mapped[dt.datetime]
+    actor_id: Mapped[int | None] = mapped_column(Id)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[int | None] = mapped_column(Id, index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_addr: Mapped[str | None] = mapped_column(String(100))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

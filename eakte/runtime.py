@@ -1,0 +1,65 @@
+"""Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from eakte.config import MIB, Settings
+from eakte.db import Database
+from eakte.extraction import TextExtractor
+from storage import BlobStore, LocalBlobStore, Retention, S3BlobStore, S3Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def db(self) -> Database:
+        if self.settings.database.url == "":
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Database(self.settings.database_url, pool_size=self.settings.database.pool_size,
+                        echo=self.settings.database.echo)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        s = self.settings.storage
+        if s.backend == "local":
+            return LocalBlobStore(self.settings.local_blob_path)
+        store = S3BlobStore(S3Settings(
+            endpoint_url=s.endpoint_url or None, region=s.region, bucket=s.bucket,
+            access_key=s.access_key or None, secret_key=s.secret_key or None,
+            addressing_style=s.addressing_style, prefix=s.prefix,
+            multipart_threshold=s.multipart_threshold_mb * MIB, multipart_chunksize=s.multipart_chunksize_mb * MIB))
+        if s.create_bucket:
+            store.ensure_bucket(object_lock=bool(s.object_lock_mode or s.legal_hold))
+        return store
+
+    @cached_property
+    def extractor(self) -> TextExtractor:
+        i = self.settings.ingest
+        return TextExtractor(timeout_s=i.extraction_timeout_s, memory_mb=i.extraction_memory_mb,
+                             max_chars=i.max_text_chars, workers=i.extraction_workers)
+
+    @property
+    def tmp_dir(self) -> Path:
+        path = self.settings.data_dir / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def retention_for_new_blob(self) -> Retention | None:
+        s = self.settings.storage
+        if not (s.object_lock_mode or s.legal_hold):
+            return None
+        until = None
+        if s.object_lock_mode and s.object_lock_days:
+            until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=s.object_lock_days)
+        return Retention(mode=s.object_lock_mode or None, until=until, legal_hold=s.legal_hold)
+
+    def close(self) -> None:
+        if "extractor" in self.__dict__:
+            self.extractor.close()
+        if "db" in self.__dict__:
+            self.db.dispose()

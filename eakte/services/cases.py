@@ -1,0 +1,175 @@
+"""Cases (Akten): creation with gap-free reference numbers, listing within what the caller may see, changes."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from eakte.clock import utcnow
+from eakte.errors import Conflict, Invalid, NotFound
+from eakte.models import CASE_STATUSES, Case, CaseCounter, FilePlanNode, Unit
+from eakte.services import audit
+from eakte.services.access import (Actor, require_change_case, require_create_in_unit, require_view_case,
+                                   visible_cases_filter)
+
+OFFICE_TZ = ZoneInfo("Europe/Berlin")  # the year in a reference is the office's calendar year, not UTC's
+
+
+@dataclass(frozen=True)
+class NewCase:
+    file_plan_code: str
+    title: str
+    unit: str
+    case_type: str = "general"
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CaseChanges:
+    title: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    unit: str | None = None
+    case_type: str | None = None
+    file_plan_code: str | None = None
+    reference: str | None = None
+    title_contains: str | None = None
+
+
+def create_case(session: Session, actor: Actor, new: NewCase) -> Case:
+    unit = session.execute(select(Unit).where(Unit.code == new.unit)).scalar()
+    if unit is None:
+        raise Invalid(f"unit: no unit with code {new.unit!r}", field="unit")
+    require_create_in_unit(actor.principal, unit.id, unit.code)
+    node = session.execute(select(FilePlanNode).where(FilePlanNode.code == new.file_plan_code)).scalar()
+    if node is None:
+        raise Invalid(f"file_plan_code: no file plan node {new.file_plan_code!r}", field="file_plan_code",
+                      detail_de=f"Keine Aktenplanposition {new.file_plan_code!r}")
+    title = _title(new.title)
+    year = dt.datetime.now(OFFICE_TZ).year
+    number = _next_number(session, node.id, year)
+    case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node_id=node.id, year=year, number=number,
+                title=title, case_type=new.case_type or "general", unit_id=unit.id,
+                metadata_=_metadata(new.metadata), created_by=actor.principal.user_id)
+    session.add(case)
+    session.flush()
+    audit.record(session, actor, "case.create", "case", case.id, case_id=case.id,
+                 details={"reference": case.reference, "title": title, "unit": unit.code,
+                          "case_type": case.case_type, "metadata": case.metadata_})
+    return case
+
+
+def _next_number(session: Session, node_id: int, year: int) -> int:
+    """Increment under the counter row's lock: concurrent creators queue, and a rolled-back creation also rolls
+    back its number, so numbers are gap-free and unique."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(CaseCounter).values(file_plan_node_id=node_id, year=year, last_number=0)
+                    .on_conflict_do_nothing())
+    return session.execute(
+        update(CaseCounter)
+        .where(CaseCounter.file_plan_node_id == node_id, CaseCounter.year == year)
+        .values(last_number=CaseCounter.last_number + 1)
+        .returning(CaseCounter.last_number)).scalar_one()
+
+
+def get_case(session: Session, actor: Actor, case_id: int) -> Case:
+    return require_view_case(actor.principal, session.get(Case, case_id))
+
+
+def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChanges) -> Case:
+    case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
+    _require_open(case)
+    changed: dict[str, Any] = {}
+    if changes.title is not None and changes.title != case.title:
+        changed["title"] = {"old": case.title, "new": _title(changes.title)}
+        case.title = changed["title"]["new"]
+    if changes.metadata is not None:
+        merged = {**case.metadata_, **_metadata(changes.metadata)}
+        merged = {k: v for k, v in merged.items() if v is not None}  # null removes a key, as in JSON merge patch
+        if merged != case.metadata_:
+            changed["metadata"] = {"old": case.metadata_, "new": merged}
+            case.metadata_ = merged
+    if changed:
+        case.updated_at = utcnow()
+        audit.record(session, actor, "case.update", "case", case.id, case_id=case.id, details=changed)
+    return case
+
+
+def close_case(session: Session, actor: Actor, case_id: int) -> Case:
+    case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
+    _require_open(case)
+    case.status = "closed"
+    case.closed_at = dt.datetime.now(OFFICE_TZ).date()
+    case.updated_at = utcnow()
+    audit.record(session, actor, "case.close", "case", case.id, case_id=case.id,
+                 details={"closed_at": case.closed_at.isoformat()})
+    return case
+
+
+def list_cases(session: Session, actor: Actor, flt: CaseFilter, *, offset: int, limit: int) -> tuple[list[Case], int]:
+    query = _filtered(select(Case).where(visible_cases_filter(actor.principal)), flt)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Case.id.desc()).offset(offset).limit(limit)).scalars().all()
+    return list(rows), total
+
+
+def _filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]]:
+    if flt.status:
+        if flt.status not in CASE_STATUSES:
+            raise Invalid(f"status: expected one of {', '.join(CASE_STATUSES)}", field="status")
+        query = query.where(Case.status == flt.status)
+    if flt.unit:
+        query = query.join(Unit, Unit.id == Case.unit_id).where(Unit.code == flt.unit)
+    if flt.case_type:
+        query = query.where(Case.case_type == flt.case_type)
+    if flt.file_plan_code:
+        query = query.join(FilePlanNode, FilePlanNode.id == Case.file_plan_node_id).where(
+            FilePlanNode.code == flt.file_plan_code)
+    if flt.reference:
+        query = query.where(Case.reference == flt.reference)
+    if flt.title_contains:
+        query = query.where(Case.title.ilike(f"%{_escape_like(flt.title_contains)}%", escape="\\"))
+    return query
+
+
+def case_by_reference(session: Session, actor: Actor, reference: str) -> Case:
+    case = session.execute(select(Case).where(Case.reference == reference)).scalar()
+    if case is None:
+        raise NotFound(f"no case with reference {reference}", detail_de=f"Keine Akte {reference}")
+    return require_view_case(actor.principal, case)
+
+
+def _require_open(case: Case) -> None:
+    if case.status != "open":
+        raise Conflict(f"case {case.reference} is closed", detail_de=f"Akte {case.reference} ist geschlossen (z.d.A.)")
+
+
+def _title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise Invalid("title must not be empty", field="title", detail_de="Betreff darf nicht leer sein")
+    if len(title) > 500:
+        raise Invalid("title: at most 500 characters", field="title")
+    return title
+
+
+def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata: expected a JSON object", field="metadata")
+    return audit.plain_json(metadata)
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,222 @@
+"""Documents and their immutable versions: ingest (type check, storage, text) and download.
+
+An upload is staged to a temp file while it is hashed, checked from its content, stored in the blob store, and
+only then recorded, in one transaction together with its audit event. A crash in between leaves at most an
+unreferenced blob, which `eakte storage gc` removes after its grace period: never a row without its file.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO, Iterator
+
+from sqlalchemy.orm import Session
+
+from eakte.config import MIB
+from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
+from eakte.extraction import ExtractionResult
+from eakte.filetypes import ContentContradictsClaim, check_claim, detect_mime
+from eakte.models import Case, Document, DocumentVersion, ExtractedText
+from eakte.runtime import Runtime
+from eakte.services import audit
+from eakte.services.access import Actor, require_change_case, require_view_case
+from storage import BlobRef
+
+CHUNK = MIB
+
+
+@dataclass(frozen=True)
+class Upload:
+    stream: BinaryIO
+    filename: str
+    claimed_type: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    title: str
+    kind: str = "document"
+    document_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Ingested:
+    document: Document
+    version: DocumentVersion
+    deduplicated: bool  # identical bytes were stored already; this version points at them
+
+
+@dataclass(frozen=True)
+class _Staged:
+    path: Path
+    sha256: str
+    size: int
+    mime_type: str
+    filename: str
+
+
+def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, upload: Upload) -> Ingested:
+    title = _required_text(new.title, "title", 500)
+    kind = _required_text(new.kind or "document", "kind", 64)
+    with rt.db.read() as session:  # fail fast, before any byte is stored
+        _open_case_for_change(session, actor, case_id)
+    with _staged(rt, upload) as staged:
+        blob, text = _store(rt, staged)
+        with rt.db.write() as session:
+            case = _open_case_for_change(session, actor, case_id)
+            document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
+                                created_by=actor.principal.user_id, current_version=1)
+            session.add(document)
+            session.flush()
+            version = _add_version_row(session, actor, document, 1, staged, blob, text)
+            audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
+                         details={"title": title, "kind": kind, **_version_details(version, blob.created)})
+    return Ingested(document, version, not blob.created)
+
+
+def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> Ingested:
+    with rt.db.read() as session:
+        _document_for_change(session, actor, document_id)
+    with _staged(rt, upload) as staged:
+        blob, text = _store(rt, staged)
+        with rt.db.write() as session:
+            document = _document_for_change(session, actor, document_id, lock=True)
+            number = document.current_version + 1
+            version = _add_version_row(session, actor, document, number, staged, blob, text)
+            document.current_version = number
+            audit.record(session, actor, "document.add_version", "document", document.id,
+                         case_id=document.case_id, details=_version_details(version, blob.created))
+    return Ingested(document, version, not blob.created)
+
+
+def get_document(session: Session, actor: Actor, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    require_view_case(actor.principal, document.case if document else None, "document")
+    assert document is not None
+    return document
+
+
+def open_content(rt: Runtime, actor: Actor, document_id: int,
+                 version_number: int | None = None) -> tuple[DocumentVersion, BinaryIO]:
+    """Audit the download, then hand out a stream of the stored bytes; the caller closes it."""
+    with rt.db.write() as session:
+        document = get_document(session, actor, document_id)
+        number = version_number or document.current_version
+        version = next((v for v in document.versions if v.number == number), None)
+        if version is None:
+            raise NotFound(f"document {document_id} has no version {number}",
+                           detail_de=f"Dokument {document_id} hat keine Version {number}")
+        audit.record(session, actor, "document.download", "document", document.id, case_id=document.case_id,
+                     details={"version": number, "sha256": version.sha256})
+    return version, rt.blobs.open(version.blob_key)
+
+
+def iter_chunks(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
+    while block := stream.read(chunk):
+        yield block
+
+
+# --- steps of an ingest -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _staged(rt: Runtime, upload: Upload) -> Iterator[_Staged]:
+    limit = rt.settings.ingest.max_size_mb * MIB
+    fd, name = tempfile.mkstemp(prefix="upload-", dir=rt.tmp_dir)
+    path = Path(name)
+    try:
+        digest, size = hashlib.sha256(), 0
+        with os.fdopen(fd, "wb") as out:
+            while block := upload.stream.read(CHUNK):
+                size += len(block)
+                if size > limit:
+                    raise PayloadTooLarge(f"file is larger than the limit of {rt.settings.ingest.max_size_mb} MB",
+                                          detail_de=f"Datei ist größer als {rt.settings.ingest.max_size_mb} MB")
+                digest.update(block)
+                out.write(block)
+        if size == 0:
+            raise Invalid("file is empty", detail_de="Datei ist leer", field="file")
+        filename = safe_filename(upload.filename)
+        mime = _checked_type(rt, path, upload.claimed_type, filename)
+        yield _Staged(path, digest.hexdigest(), size, mime, filename)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -> str:
+    detected = detect_mime(path)
+    if detected not in rt.settings.ingest.allowed_types:
+        raise UnsupportedFileType(f"file type {detected} is not allowed",
+                                  detail_de=f"Dateityp {detected} ist nicht zulässig", detected=detected)
+    try:
+        check_claim(detected, claimed, filename)
+    except ContentContradictsClaim as exc:
+        raise UnsupportedFileType(exc.message, detail_de=exc.message_de, detected=detected,
+                                  claimed=exc.claimed) from None
+    return detected
+
+
+def _store(rt: Runtime, staged: _Staged) -> tuple[BlobRef, ExtractionResult]:
+    text = rt.extractor.extract(staged.path, staged.mime_type)
+    with staged.path.open("rb") as fh:
+        blob = rt.blobs.put(fh, retention=rt.retention_for_new_blob())
+    if blob.sha256 != staged.sha256:  # the temp file changed under us: never record a wrong hash
+        raise Conflict("the upload changed while it was stored; please retry")
+    return blob, text
+
+
+def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: _Staged,
+                     blob: BlobRef, text: ExtractionResult) -> DocumentVersion:
+    version = DocumentVersion(
+        number=number, blob_key=blob.key, sha256=staged.sha256, size=staged.size,
+        mime_type=staged.mime_type, filename=staged.filename, uploaded_by=actor.principal.user_id,
+        text_status=text.status, text_error=text.error or None)
+    document.versions.append(version)
+    session.flush()
+    if text.status == "done" and text.text:
+        session.add(ExtractedText(version_id=version.id, text=text.text))
+    return version
+
+
+def _version_details(version: DocumentVersion, stored_new: bool) -> dict[str, object]:
+    return {"version": version.number, "sha256": version.sha256, "size": version.size,
+            "mime_type": version.mime_type, "filename": version.filename, "deduplicated": not stored_new,
+            "text_status": version.text_status}
+
+
+def _open_case_for_change(session: Session, actor: Actor, case_id: int) -> Case:
+    case = require_change_case(actor.principal, session.get(Case, case_id))
+    if case.status != "open":
+        raise Conflict(f"case {case.reference} is closed; no documents can be added",
+                       detail_de=f"Akte {case.reference} ist geschlossen (z.d.A.)")
+    return case
+
+
+def _document_for_change(session: Session, actor: Actor, document_id: int, lock: bool = False) -> Document:
+    document = session.get(Document, document_id, with_for_update=lock or None)
+    _open_case_for_change(session, actor, require_view_case(actor.principal, document.case if document else None,
+                                                            "document").id)
+    assert document is not None
+    return document
+
+
+def _required_text(value: str | None, field: str, max_len: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"{field} must not be empty", field=field)
+    if len(value) > max_len:
+        raise Invalid(f"{field}: at most {max_len} characters", field=field)
+    return value
+
+
+def safe_filename(name: str | None) -> str:
+    """The client's name without any directory part or control characters; never used as a path."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name
+    base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C").strip()
+    return base[:255] or "upload"

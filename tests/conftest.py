@@ -1,0 +1,139 @@
+"""A small town for every test: units, users with tokens, a file plan; on SQLite and (where configured)
+PostgreSQL, each run in a database of its own that is dropped afterwards."""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from eakte.config import DatabaseSettings, Settings, StorageSettings
+from eakte.models import Base
+from eakte.runtime import Runtime
+from eakte.services import fileplan, identity
+from eakte.services.access import SYSTEM, Actor, Principal
+
+PG_URL = os.environ.get("EAKTE_TEST_DATABASE_URL", "")
+REQUIRE_PG = os.environ.get("EAKTE_REQUIRE_POSTGRES") == "1"
+OPERATOR = Actor(Principal(SYSTEM.user_id, "test-operator", {0: frozenset({"admin"})}), "test")
+TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if REQUIRE_PG and not PG_URL:
+        raise pytest.UsageError("EAKTE_REQUIRE_POSTGRES=1 but EAKTE_TEST_DATABASE_URL is not set")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated once, dropped at the end."""
+    if not PG_URL:
+        pytest.skip("EAKTE_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
+    base = make_url(PG_URL)
+    name = f"eakte_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    from eakte.db import Database
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'eakte.db'}"
+    url = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = None, **ingest: Any) -> Runtime:
+    from eakte.config import IngestSettings
+    settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),
+                        storage=storage or StorageSettings(), ingest=IngestSettings(**ingest))
+    rt = Runtime(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt.db.upgrade()
+    return rt
+
+
+@pytest.fixture
+def rt(tmp_path: Path, db_url: str) -> Iterator[Runtime]:
+    runtime = make_runtime(tmp_path, db_url)
+    yield runtime
+    runtime.close()
+
+
+@dataclass
+class Town:
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+TOWN_USERS = {
+    "anna": [("20", "clerk")],                      # Kämmerei clerk
+    "bernd": [("20", "approver")],                  # Kämmerei approver, no clerk role
+    "olga": [("32", "clerk")],                      # Ordnungsamt clerk
+    "rita": [("14", "auditor")],                    # Rechnungsprüfung
+    "admin": [("10", "admin")],
+}
+
+
+def build_town(rt: Runtime) -> Town:
+    town = Town()
+    with rt.db.write() as session:
+        for code, name in [("10", "Hauptamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
+                           ("32", "Ordnungsamt")]:
+            identity.create_unit(session, OPERATOR, code, name)
+        for code, title in [("20", "Finanzen"), ("20.30", "Rechnungen"), ("32", "Ordnung"),
+                            ("32.10", "Gewerbeangelegenheiten")]:
+            fileplan.add_node(session, OPERATOR, code, title, 10, "archive")
+        for username, roles in TOWN_USERS.items():
+            user = identity.create_user(session, OPERATOR, username, password="correct horse battery",
+                                        roles=[identity.UnitRole(u, r) for u, r in roles])
+            town.user_ids[username] = user.id
+            town.tokens[username] = identity.issue_token(session, OPERATOR, user, "test")
+    return town
+
+
+@pytest.fixture
+def town(rt: Runtime) -> Town:
+    return build_town(rt)
+
+
+@pytest.fixture
+def app(rt: Runtime):  # type: ignore[no-untyped-def]
+    from eakte.app import create_app
+    application = create_app(rt)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
