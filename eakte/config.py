@@ -109,7 +109,10 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
     if path:
         raw = _read_toml(Path(path))
     _merge_environment(raw, env)
-    return _build(Settings, raw, prefix="")
+    settings: Settings = _build(Settings, raw, prefix="")
+    if settings.storage.object_lock_mode and settings.storage.object_lock_days == 0:
+        raise ConfigError("storage.object_lock_days: expected a number of days > 0 when object_lock_mode is set")
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

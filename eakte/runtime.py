@@ -1,7 +1,6 @@
 """Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 from eakte.config import MIB, Settings
 from eakte.db import Database
 from eakte.extraction import TextExtractor
-from storage import BlobStore, LocalBlobStore, Retention, S3BlobStore, S3Settings
+from storage import BlobStore, LocalBlobStore, ObjectLockDefaults, S3BlobStore, S3Settings
 
 
 @dataclass
@@ -32,7 +31,11 @@ class Runtime:
             endpoint_url=s.endpoint_url or None, region=s.region, bucket=s.bucket,
             access_key=s.access_key or None, secret_key=s.secret_key or None,
             addressing_style=s.addressing_style, prefix=s.prefix,
-            multipart_threshold=s.multipart_threshold_mb * MIB, multipart_chunksize=s.multipart_chunksize_mb * MIB))
+            multipart_threshold=s.multipart_threshold_mb * MIB, multipart_chunksize=s.multipart_chunksize_mb * MIB,
+            object_lock=ObjectLockDefaults(mode=s.object_lock_mode or None,  # type: ignore[arg-type]
+                                           days=s.object_lock_days, legal_hold=s.legal_hold)
+            if s.object_lock_mode or s.legal_hold else None,
+            spool_dir=self.tmp_dir))
         if s.create_bucket:
             store.ensure_bucket(object_lock=bool(s.object_lock_mode or s.legal_hold))
         return store
@@ -48,15 +51,6 @@ class Runtime:
         path = self.settings.data_dir / "tmp"
         path.mkdir(parents=True, exist_ok=True)
         return path
-
-    def retention_for_new_blob(self) -> Retention | None:
-        s = self.settings.storage
-        if not (s.object_lock_mode or s.legal_hold):
-            return None
-        until = None
-        if s.object_lock_mode and s.object_lock_days:
-            until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=s.object_lock_days)
-        return Retention(mode=s.object_lock_mode or None, until=until, legal_hold=s.legal_hold)
 
     def close(self) -> None:
         if "extractor" in self.__dict__:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .base import BlobCorrupt, BlobInfo, BlobNotFound, BlobRef, BlobStoreError, Retention, key_for, parse_key
 
@@ -59,6 +61,9 @@ class LocalBlobStore:
                 os.link(tmp, target)
             except FileExistsError:
                 created = False
+                # A fresh mtime restarts gc's grace period for content that is about to be referenced again.
+                with contextlib.suppress(OSError):
+                    os.utime(target)
             else:
                 created = True
                 _fsync_dir(target.parent)

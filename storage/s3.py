@@ -11,15 +11,26 @@ import contextlib
 import datetime as dt
 import hashlib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO, Iterator, Literal
+from typing import IO, Any, BinaryIO, Literal
 
 import boto3
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .base import BlobCorrupt, BlobInfo, BlobLocked, BlobNotFound, BlobRef, BlobStoreError, Retention, key_for, parse_key
+from .base import (
+    BlobCorrupt,
+    BlobInfo,
+    BlobLocked,
+    BlobNotFound,
+    BlobRef,
+    BlobStoreError,
+    Retention,
+    key_for,
+    parse_key,
+)
 
 MiB = 1024 * 1024
 # S3's smallest allowed part (except the last); AWS, MinIO and Ceph all enforce it.
@@ -91,6 +102,7 @@ class S3BlobStore:
         self.bucket = settings.bucket
         self._prefix = settings.key_prefix
         self.client: BaseClient = client if client is not None else _make_client(settings)
+        self._known_versioned = False
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self._prefix!r}, endpoint={self.settings.endpoint_url!r})"
@@ -143,9 +155,7 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         name = self._name(key)
-        with self._errors(f"delete of {key}"):
-            versioned = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") in ("Enabled", "Suspended")
-        if not versioned:
+        if not self._versioned():
             with self._errors(f"delete of {key}"):
                 self.client.delete_object(Bucket=self.bucket, Key=name)
             return
@@ -216,7 +226,7 @@ class S3BlobStore:
             if _code(e) in ("ObjectLockConfigurationNotFoundError", "404", "NotImplemented"):
                 return False
             raise BlobStoreError(f"cannot read Object Lock configuration of {self.bucket}: {_code(e)}") from e
-        return config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+        return bool(config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled")
 
     # -- internals ----------------------------------------------------------------------------------------------
 
@@ -275,13 +285,23 @@ class S3BlobStore:
 
     def _head(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=name)
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=name)
         except ClientError as e:
             if _code(e) in _NOT_FOUND:
                 return None
             raise BlobStoreError(f"HEAD {name} failed: {_code(e)}") from e
         except BotoCoreError as e:
             raise BlobStoreError(f"HEAD {name} failed: {e}") from e
+        return head
+
+    def _versioned(self) -> bool:
+        # Versioning can be switched on at any time but never off again (only suspended), so only a "yes" is
+        # remembered.
+        if not self._known_versioned:
+            with self._errors("reading bucket versioning"):
+                status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+            self._known_versioned = status in ("Enabled", "Suspended")
+        return self._known_versioned
 
     def _versions(self, name: str) -> list[str]:
         """Version ids of exactly `name`, data versions first so that delete markers never uncover anything."""

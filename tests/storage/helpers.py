@@ -9,10 +9,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from tests.s3_servers import S3Server
-
 from storage import LocalBlobStore, S3BlobStore
 from storage.base import BlobStore
+from tests.s3_servers import S3Server
 
 MiB = 1024 * 1024
 # Small multipart settings so that a 12 MiB test file becomes three parts (5 + 5 + 2 MiB).

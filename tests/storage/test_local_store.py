@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage import LocalBlobStore, Retention, key_for
-from tests.storage.helpers import MiB, GeneratedStream
+from tests.storage.helpers import GeneratedStream, MiB
 
 
 @pytest.fixture

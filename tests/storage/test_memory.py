@@ -6,15 +6,15 @@ process: moto keeps its objects in this process's memory and would be counted.
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from storage import LocalBlobStore
 from storage.base import BlobStore
 from tests.s3_servers import S3Server
-from tests.storage.helpers import TEST_PART_SIZE, MiB, GeneratedStream, make_s3_store
+from tests.storage.helpers import TEST_PART_SIZE, GeneratedStream, MiB, make_s3_store
 
 BLOB_SIZE = 64 * MiB
 # A part in flight plus read buffers and botocore's bookkeeping; far below the blob's size.

@@ -10,7 +10,7 @@ import pytest
 
 from storage import BlobLocked, BlobStoreError, ObjectLockDefaults, Retention, S3BlobStore, S3Settings, key_for
 from tests.s3_servers import S3Server
-from tests.storage.helpers import MiB, GeneratedStream, make_s3_store, new_bucket_name
+from tests.storage.helpers import GeneratedStream, MiB, make_s3_store, new_bucket_name
 
 
 def _tomorrow(days: int = 1) -> dt.datetime:

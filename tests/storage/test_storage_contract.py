@@ -6,17 +6,17 @@ import hashlib
 import io
 
 import pytest
+
+from storage import BlobCorrupt, BlobNotFound, BlobStore, S3BlobStore, key_for
 from tests.storage.helpers import (
     TEST_PART_SIZE,
-    MiB,
     GeneratedStream,
+    MiB,
     corrupt,
     expected_s3_checksum,
     generated_bytes,
     part_digests,
 )
-
-from storage import BlobCorrupt, BlobNotFound, BlobStore, S3BlobStore, key_for
 
 
 def test_satisfies_protocol(store: BlobStore) -> None:
