@@ -1,6 +1,7 @@
 """Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +47,11 @@ class Runtime:
         return TextExtractor(timeout_s=i.extraction_timeout_s, memory_mb=i.extraction_memory_mb,
                              max_chars=i.max_text_chars, workers=i.extraction_workers)
 
+    @cached_property
+    def background(self) -> ThreadPoolExecutor:
+        """Threads that wait on out-of-process work (text extraction) while a request thread goes on."""
+        return ThreadPoolExecutor(max_workers=max(4, self.settings.server.threads), thread_name_prefix="eakte-bg")
+
     @property
     def tmp_dir(self) -> Path:
         path = self.settings.data_dir / "tmp"
@@ -53,6 +59,8 @@ class Runtime:
         return path
 
     def close(self) -> None:
+        if "background" in self.__dict__:
+            self.background.shutdown(wait=True)
         if "extractor" in self.__dict__:
             self.extractor.close()
         if "db" in self.__dict__:

@@ -163,12 +163,16 @@ def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -
 
 
 def _store(rt: Runtime, staged: _Staged) -> tuple[BlobRef, ExtractionResult]:
-    text = rt.extractor.extract(staged.path, staged.mime_type)
-    with staged.path.open("rb") as fh:
-        blob = rt.blobs.put(fh)
+    # The sandboxed extraction runs in its own process while this thread writes (and fsyncs) the blob.
+    text = rt.background.submit(rt.extractor.extract, staged.path, staged.mime_type)
+    try:
+        with staged.path.open("rb") as fh:
+            blob = rt.blobs.put(fh)
+    finally:
+        result = text.result()  # never leave the extraction reading a temp file we are about to delete
     if blob.sha256 != staged.sha256:  # the temp file changed under us: never record a wrong hash
         raise Conflict("the upload changed while it was stored; please retry")
-    return blob, text
+    return blob, result
 
 
 def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: _Staged,
