@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from eakte.errors import ConfigError
+from eakte.filetypes import DEFAULT_ALLOWED_TYPES
 
 MIB = 1024 * 1024
 
@@ -48,19 +49,7 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class IngestSettings:
-    allowed_types: tuple[str, ...] = (
-        "application/pdf",
-        "image/tiff",
-        "image/png",
-        "image/jpeg",
-        "text/plain",
-        "text/xml",
-        "application/xml",
-        "message/rfc822",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.oasis.opendocument.text",
-    )
+    allowed_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
     max_size_mb: int = 2048
     extraction_timeout_s: float = 30.0
     extraction_memory_mb: int = 768

@@ -28,6 +28,7 @@ import magic
 
 __all__ = [
     "DEFAULT_ALLOWED",
+    "DEFAULT_ALLOWED_TYPES",
     "DOCX",
     "EML",
     "JPEG",
@@ -65,9 +66,8 @@ _ZIP: Final = "application/zip"
 _OCTET: Final = "application/octet-stream"
 _CSV: Final = "text/csv"
 
-DEFAULT_ALLOWED: Final[frozenset[str]] = frozenset(
-    {PDF, TIFF, PNG, JPEG, TEXT, XML_TEXT, XML_APP, EML, DOCX, XLSX, ODT}
-)
+DEFAULT_ALLOWED_TYPES: Final[tuple[str, ...]] = (PDF, TIFF, PNG, JPEG, TEXT, XML_TEXT, XML_APP, EML, DOCX, XLSX, ODT)
+DEFAULT_ALLOWED: Final[frozenset[str]] = frozenset(DEFAULT_ALLOWED_TYPES)
 
 
 # --------------------------------------------------------------------------
@@ -152,7 +152,6 @@ _ALIASES: Final[dict[str, str]] = {
     "image/tif": TIFF,
     "image/x-tiff": TIFF,
     "text/x-mail": EML,
-    "message/x-emlx": EML,
     "application/x-zip-compressed": _ZIP,
 }
 
@@ -308,6 +307,10 @@ def _ooxml_type(zf: zipfile.ZipFile, names: set[str]) -> str:
 def _read_small_member(zf: zipfile.ZipFile, name: str) -> bytes | None:
     info = zf.getinfo(name)
     if info.file_size > _MAX_SKELETON_MEMBER:
+        return None
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # Office/ODF never use bzip2/lzma, and zipfile inflates those without
+        # an output bound per read: a bomb in this (web server) process.
         return None
     with zf.open(info) as fh:
         # ZipExtFile never returns more than the declared size, but read one

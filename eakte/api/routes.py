@@ -46,17 +46,6 @@ def me() -> dict[str, Any]:
 
 # --- file plan --------------------------------------------------------------------------------------------
 
-@api.get("/file-plan")
-@api.auth_required(token_auth)
-@api.output(FilePlanList)
-@api.doc(summary="The file plan (Aktenplan)")
-def list_file_plan() -> dict[str, Any]:
-    with _rt().db.read() as session:
-        nodes = fileplan.list_nodes(session)
-        codes = {n.id: n.code for n in nodes}
-        return {"items": [file_plan_view(n, codes) for n in nodes]}
-
-
 @api.post("/file-plan")
 @api.auth_required(token_auth)
 @api.input(FilePlanIn, arg_name="body")
@@ -68,6 +57,17 @@ def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
                                  body["disposal"])
         codes = {n.id: n.code for n in fileplan.list_nodes(session)}
         return file_plan_view(node, codes)
+
+
+@api.get("/file-plan")
+@api.auth_required(token_auth)
+@api.output(FilePlanList)
+@api.doc(summary="The file plan (Aktenplan)")
+def list_file_plan() -> dict[str, Any]:
+    with _rt().db.read() as session:
+        nodes = fileplan.list_nodes(session)
+        codes = {n.id: n.code for n in nodes}
+        return {"items": [file_plan_view(n, codes) for n in nodes]}
 
 
 # --- cases ------------------------------------------------------------------------------------------------

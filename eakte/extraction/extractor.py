@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
@@ -17,7 +16,7 @@ from eakte.extraction import testhooks
 from eakte.extraction.formats import SUPPORTED_MIME_TYPES
 from eakte.extraction.process import WorkerDied, WorkerError, WorkerProcess
 from eakte.extraction.protocol import Request
-from eakte.extraction.result import ExtractionResult
+from eakte.extraction.result import STATUSES, ExtractionResult
 
 _log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ class _Slot:
     """One pool place: owns at most one worker process at a time.
 
     Exactly one thread uses a slot at a time (it is checked out of the
-    pool's queue); only :meth:`shutdown` may come from another thread.
+    pool); only :meth:`shutdown` may come from another thread.
     """
 
     def __init__(self, index: int, memory_mb: int, max_requests: int) -> None:
@@ -47,7 +46,9 @@ class _Slot:
         if current is not None and current.alive() and current.served < self._max_requests:
             return current
         if current is not None:
-            # Recycled after max_requests to bound slow leaks in the parsers.
+            if not current.alive():
+                _log.warning("text extraction worker %d had died while idle: %s", current.pid, current.exit_reason())
+            # Otherwise recycled after max_requests to bound slow leaks in the parsers.
             current.close()
         fresh = WorkerProcess(memory_mb=self._memory_mb, startup_timeout_s=_STARTUP_TIMEOUT_S)
         with self._lock:
@@ -80,28 +81,55 @@ class _Slot:
             worker.close(grace_s=1.0)
 
 
-def _shutdown_pool(slots: list[_Slot], idle: queue.SimpleQueue[_Slot], tmpdir: str) -> None:
+class _Pool:
+    """Hands out slots exclusively; most recently used first (its worker is warm)."""
+
+    def __init__(self, slots: list[_Slot]) -> None:
+        self.slots = slots
+        self._free = list(slots)
+        self._cond = threading.Condition()
+
+    def acquire(self) -> _Slot:
+        with self._cond:
+            while not self._free:
+                self._cond.wait()
+            return self._free.pop()
+
+    def try_acquire(self, slot: _Slot) -> bool:
+        with self._cond:
+            if slot in self._free:
+                self._free.remove(slot)
+                return True
+            return False
+
+    def release(self, slot: _Slot) -> None:
+        with self._cond:
+            self._free.append(slot)
+            self._cond.notify()
+
+    def free_snapshot(self) -> list[_Slot]:
+        with self._cond:
+            return list(self._free)
+
+
+def _shutdown_pool(pool: _Pool, tmpdir: str) -> None:
     # Module-level and free of references to the TextExtractor, so it can
-    # serve as weakref finalizer and run at interpreter exit.
-    idle_slots: set[int] = set()
-    while True:
-        try:
-            idle_slots.add(idle.get_nowait().index)
-        except queue.Empty:
-            break
-    for slot in slots:
-        slot.shutdown(in_use=slot.index not in idle_slots)
-    for slot in slots:
-        if slot.index in idle_slots:
-            idle.put(slot)  # wake nobody up empty-handed; extract() re-checks closed
+    # serve as weakref finalizer and run at interpreter exit. Slots that are
+    # checked out get their worker killed; their threads see a failure (or
+    # RuntimeError on their next call) and return the slot themselves.
+    free = pool.free_snapshot()
+    for slot in pool.slots:
+        slot.shutdown(in_use=slot not in free)
     shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def _prestart(slots: list[_Slot], idle: queue.SimpleQueue[_Slot]) -> None:
+def _prestart(pool: _Pool) -> None:
     # Runs in a background thread: the ~0.2 s interpreter and pypdf start-up
     # overlaps with whatever the caller does before its first extract().
-    for _ in slots:
-        slot = idle.get()
+    # A slot already checked out is skipped: its user starts it anyway.
+    for slot in pool.slots:
+        if not pool.try_acquire(slot):
+            continue
         try:
             slot.worker()
         except RuntimeError:
@@ -109,7 +137,7 @@ def _prestart(slots: list[_Slot], idle: queue.SimpleQueue[_Slot]) -> None:
         except WorkerError as exc:
             _log.error("text extraction worker did not start: %s", exc)
         finally:
-            idle.put(slot)
+            pool.release(slot)
 
 
 class TextExtractor:
@@ -148,15 +176,10 @@ class TextExtractor:
         self._tmpdir = tempfile.mkdtemp(prefix="eakte-extract-")
         self._ids = itertools.count(1)
         self._closed = False
-        self._slots = [_Slot(i, memory_mb, max_requests_per_worker) for i in range(workers)]
-        self._idle: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
-        for slot in self._slots:
-            self._idle.put(slot)
-        self._finalizer = weakref.finalize(self, _shutdown_pool, self._slots, self._idle, self._tmpdir)
+        self._pool = _Pool([_Slot(i, memory_mb, max_requests_per_worker) for i in range(workers)])
+        self._finalizer = weakref.finalize(self, _shutdown_pool, self._pool, self._tmpdir)
         if prestart:
-            threading.Thread(
-                target=_prestart, args=(self._slots, self._idle), name="eakte-extract-prestart", daemon=True
-            ).start()
+            threading.Thread(target=_prestart, args=(self._pool,), name="eakte-extract-prestart", daemon=True).start()
 
     def extract(self, path: str | os.PathLike[str], mime: str) -> ExtractionResult:
         """Extract the text of the file at ``path`` whose (detected) type is ``mime``."""
@@ -165,11 +188,11 @@ class TextExtractor:
         mime = mime.split(";", 1)[0].strip().lower()
         if mime not in SUPPORTED_MIME_TYPES and not testhooks.is_hook(mime):
             return ExtractionResult(status="unsupported")
-        slot = self._idle.get()
+        slot = self._pool.acquire()
         try:
             return self._run(slot, os.path.abspath(path), mime)
         finally:
-            self._idle.put(slot)
+            self._pool.release(slot)
 
     def _run(self, slot: _Slot, path: str, mime: str) -> ExtractionResult:
         request_id = next(self._ids)
@@ -198,7 +221,9 @@ class TextExtractor:
                 except WorkerError as exc:
                     slot.forget(worker)
                     return self._failure(str(exc), path)
-                return self._result(response, path)
+                if not worker.alive():  # retired itself after a fatal error (MemoryError)
+                    slot.forget(worker)
+                return self._result(response, path, request["text_file"])
             raise AssertionError("unreachable")  # pragma: no cover
         except WorkerError as exc:  # could not (re)start a worker
             _log.error("text extraction worker unavailable: %s", exc)
@@ -210,13 +235,15 @@ class TextExtractor:
         _log.warning("text extraction failed for %s: %s", path, error)
         return ExtractionResult.failed(error)
 
-    def _result(self, response: dict[str, object], path: str) -> ExtractionResult:
+    def _result(self, response: dict[str, object], path: str, text_file: str) -> ExtractionResult:
         status = str(response.get("status"))
+        if status not in STATUSES:
+            return self._failure(f"protocol error: unknown status {status!r}", path)
         if status == "failed":
             return self._failure(str(response.get("error") or "extraction failed"), path)
         text = response.get("text")
-        text_file = response.get("text_file")
-        if isinstance(text_file, str):
+        # Only ever read the file we named in the request, whatever the reply says.
+        if response.get("text_file"):
             try:
                 with open(text_file, encoding="utf-8") as fh:
                     text = fh.read()
@@ -230,7 +257,7 @@ class TextExtractor:
 
     def worker_pids(self) -> list[int]:
         """PIDs of the currently running workers (for monitoring and tests)."""
-        return [pid for slot in self._slots if (pid := slot.pid()) is not None]
+        return [pid for slot in self._pool.slots if (pid := slot.pid()) is not None]
 
     def close(self) -> None:
         """Stop all workers and remove temp files. Idempotent."""

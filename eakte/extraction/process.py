@@ -119,6 +119,9 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
+    def exit_reason(self) -> str:
+        return describe_exit(self._proc.poll())
+
     def request(self, message: protocol.Request, timeout_s: float) -> dict[str, Any]:
         """Send one request and wait for its response; on any failure the worker is killed."""
         try:

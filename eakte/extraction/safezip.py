@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Final
+from typing import IO, Final
 
 # Office and ODF packages only ever use these; bzip2/lzma members would let a
 # single small read inflate into hundreds of MB inside zipfile itself.
@@ -39,13 +39,13 @@ class BoundedZip:
             return False
         return True
 
-    def open(self, name: str) -> io.RawIOBase:
+    def open(self, name: str) -> io.BufferedReader:
         info = self._zf.getinfo(name)
         if info.compress_type not in _ALLOWED_METHODS:
             raise ValueError(f"{name}: unsupported compression method {info.compress_type}")
         if info.file_size > self.remaining:
             raise ZipBudgetExceeded(name, info.file_size, self.remaining)
-        return _ChargingReader(self._zf.open(info), name, self)
+        return io.BufferedReader(_ChargingReader(self._zf.open(info), name, self), buffer_size=1 << 16)
 
     def contains_bytes(self, name: str, needle: bytes) -> bool:
         """Stream ``name`` looking for ``needle`` without parsing it (cheap pre-filter)."""
@@ -65,7 +65,7 @@ class _ChargingReader(io.RawIOBase):
     independent bound that also covers many members adding up.
     """
 
-    def __init__(self, inner: io.BufferedIOBase, name: str, owner: BoundedZip) -> None:
+    def __init__(self, inner: IO[bytes], name: str, owner: BoundedZip) -> None:
         self._inner = inner
         self._name = name
         self._owner = owner

@@ -9,7 +9,7 @@ in chunks so memory stays flat however large the XML is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO, Final
+from typing import Final, Protocol
 from xml.parsers import expat
 
 # Element names arrive as "namespace-uri localname" (or just "localname").
@@ -21,6 +21,10 @@ EndHandler = Callable[[str], None]
 CharHandler = Callable[[str], None]
 
 
+class ByteSource(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 class UnsafeXml(ValueError):
     """The document declares entities; we refuse to expand them."""
 
@@ -30,7 +34,7 @@ def _reject_entity(*_args: object) -> None:
 
 
 def parse_stream(
-    stream: BinaryIO,
+    stream: ByteSource,
     *,
     start: StartHandler | None = None,
     end: EndHandler | None = None,

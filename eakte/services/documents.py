@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from eakte.config import MIB
 from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
 from eakte.extraction import ExtractionResult
-from eakte.filetypes import ContentContradictsClaim, check_claim, detect_mime
+from eakte.filetypes import FileTypeError, verify_upload
 from eakte.models import Case, Document, DocumentVersion, ExtractedText
 from eakte.runtime import Runtime
 from eakte.services import audit
@@ -150,16 +150,11 @@ def _staged(rt: Runtime, upload: Upload) -> Iterator[_Staged]:
 
 
 def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -> str:
-    detected = detect_mime(path)
-    if detected not in rt.settings.ingest.allowed_types:
-        raise UnsupportedFileType(f"file type {detected} is not allowed",
-                                  detail_de=f"Dateityp {detected} ist nicht zulässig", detected=detected)
     try:
-        check_claim(detected, claimed, filename)
-    except ContentContradictsClaim as exc:
-        raise UnsupportedFileType(exc.message, detail_de=exc.message_de, detected=detected,
-                                  claimed=exc.claimed) from None
-    return detected
+        return verify_upload(path, claimed, filename, rt.settings.ingest.allowed_types)
+    except FileTypeError as exc:
+        raise UnsupportedFileType(exc.message, detail_de=exc.message_de,
+                                  detected=getattr(exc, "detected", None)) from None
 
 
 def _store(rt: Runtime, staged: _Staged) -> tuple[BlobRef, ExtractionResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,15 @@ def test_large_text_travels_via_temp_file(extractor: TextExtractor, tmp_path: Pa
     assert result.status == "done"
     assert result.text == body
     assert list(Path(extractor._tmpdir).iterdir()) == []  # temp file removed again
+
+
+def test_office_member_with_exotic_compression_is_refused(extractor: TextExtractor, tmp_path: Path) -> None:
+    # zipfile inflates bzip2/lzma without an output bound per read; Office never uses them.
+    path = tmp_path / "bzip2.docx"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in s.docx_members([s.GERMAN]):
+            method = zipfile.ZIP_BZIP2 if name == "word/document.xml" else zipfile.ZIP_DEFLATED
+            zf.writestr(name, data, compress_type=method)
+    result = extractor.extract(path, ft.DOCX)
+    assert result.status == "failed"
+    assert "compression" in (result.error or "")

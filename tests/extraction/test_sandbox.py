@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,8 +95,8 @@ def test_worker_is_recycled_after_max_requests(sample_dir: Path) -> None:
 
 
 def _bomb_docx(path: Path, *, inflated_bytes: int, unit: str) -> Path:
-    members = dict(s.docx_members([s.GERMAN]))
-    head = members["word/document.xml"].split("<w:body>")[0] + "<w:body>"  # type: ignore[union-attr]
+    members = {name: str(data) for name, data in s.docx_members([s.GERMAN])}
+    head = members["word/document.xml"].split("<w:body>")[0] + "<w:body>"
     tail = "</w:body></w:document>"
     unit_bytes = unit.encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -138,6 +139,7 @@ def test_concurrent_extraction_from_four_threads(sample_dir: Path, tmp_path: Pat
         marker = f"Aktenzeichen-{i:04d}"
         docs.append((s.make_pdf(tmp_path / f"d{i}.pdf", [f"{marker} {s.GERMAN}"]), marker))
     errors: list[str] = []
+    seen_pids: set[int] = set()
     barrier = threading.Barrier(4)
 
     def work(offset: int) -> None:
@@ -145,6 +147,7 @@ def test_concurrent_extraction_from_four_threads(sample_dir: Path, tmp_path: Pat
         for n in range(30):
             path, marker = docs[(n * 7 + offset) % len(docs)]
             result = ex.extract(path, ft.PDF)
+            seen_pids.update(ex.worker_pids())
             # Each answer must belong to its own request, never a neighbour's.
             if result.status != "done" or marker not in result.text or result.text.count("Aktenzeichen-") != 1:
                 errors.append(f"{marker}: {result}")
@@ -155,8 +158,8 @@ def test_concurrent_extraction_from_four_threads(sample_dir: Path, tmp_path: Pat
             t.start()
         for t in threads:
             t.join()
-        assert errors == []
-        assert len(ex.worker_pids()) == 2
+    assert errors == []
+    assert len(seen_pids) >= 2  # both workers served
 
 
 def test_timeout_in_one_thread_does_not_disturb_others(
@@ -239,7 +242,7 @@ def test_worker_dies_with_its_parent_even_when_busy(sample_dir: Path) -> None:
                 from eakte.extraction import TextExtractor
                 ex = TextExtractor(timeout_s=600)
                 ex.extract({str(sample_dir / "brief.pdf")!r}, "application/pdf")
-                print(*ex.worker_pids(), flush=True)
+                print(ex._tmpdir, *ex.worker_pids(), flush=True)
                 threading.Thread(target=ex.extract, args=("x", "application/x-eakte-test-sleep")).start()
                 sys.stdin.read()
                 """
@@ -251,8 +254,13 @@ def test_worker_dies_with_its_parent_even_when_busy(sample_dir: Path) -> None:
         env=dict(os.environ, PYTHONPATH=str(REPO_ROOT), EAKTE_EXTRACTION_TEST_HOOKS="1"),
     )
     assert parent.stdout is not None
-    (worker_pid,) = [int(p) for p in parent.stdout.readline().split()]
+    tmpdir, pid = parent.stdout.readline().split()
+    worker_pid = int(pid)
     time.sleep(0.5)
     parent.kill()
     parent.wait()
+    for stream in (parent.stdin, parent.stdout):
+        if stream is not None:
+            stream.close()
+    shutil.rmtree(tmpdir, ignore_errors=True)  # a SIGKILLed parent cannot clean up
     assert _wait_gone(worker_pid, within=5), "worker survived the death of its parent"

@@ -46,6 +46,8 @@ def extract(path: Path, sink: TextSink, options: ExtractOptions) -> Status:
 def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
+    except MemoryError:
+        raise
     except Exception:  # a malformed header must not cost us the body
         return ""
     return " ".join(str(value).split()) if value is not None else ""

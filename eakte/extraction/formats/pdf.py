@@ -32,8 +32,8 @@ def extract(path: Path, sink: TextSink, options: ExtractOptions) -> Status:
     for index in range(len(pages)):
         try:
             text = pages[index].extract_text()
-        except TextLimitReached:
-            raise
+        except (TextLimitReached, MemoryError):
+            raise  # MemoryError is an Exception too; it must reach the worker
         except Exception as exc:  # one broken page must not lose the whole document
             failed_pages += 1
             first_error = first_error or exc
