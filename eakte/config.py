@@ -66,12 +66,25 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    backend: str = "sqlite"  # "sqlite" (queue file in the data directory), "redis", or "immediate" (inline)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    workers: int = 2  # consumer threads
+    in_process: bool = True  # `eakte serve` and `eakte demo` run a consumer in-process
+    retries: int = 3
+    retry_delay_s: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./eakte-data")
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    # Per case type, handed to its factory: e.g. [case_types.invoice] receipt_unit = "20"
+    case_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def database_url(self) -> str:
@@ -86,6 +99,7 @@ _ALLOWED_CHOICES = {
     ("storage", "backend"): {"local", "s3"},
     ("storage", "addressing_style"): {"auto", "path", "virtual"},
     ("storage", "object_lock_mode"): {"", "GOVERNANCE", "COMPLIANCE"},
+    ("jobs", "backend"): {"sqlite", "redis", "immediate"},
 }
 _ENV_ALIASES = {"EAKTE_DATABASE_URL": ("database", "url")}
 
@@ -121,6 +135,12 @@ def _merge_environment(raw: dict[str, Any], env: Mapping[str, str]) -> None:
             continue
         if name in _ENV_ALIASES:
             section, key = _ENV_ALIASES[name]
+        elif name.startswith("EAKTE_CASE_TYPES__"):
+            parts = name[len("EAKTE_CASE_TYPES__"):].lower().split("__", 1)
+            if len(parts) != 2:
+                raise ConfigError(f"{name}: expected EAKTE_CASE_TYPES__<TYPE>__<SETTING>")
+            raw.setdefault("case_types", {}).setdefault(parts[0], {})[parts[1]] = value
+            continue
         elif "__" in name:
             section, key = name[len("EAKTE_"):].lower().split("__", 1)
             if section not in sections:
@@ -149,6 +169,11 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
         kind = hints[name]
         if dataclasses.is_dataclass(kind):
             values[name] = _build(kind, raw[name], prefix=f"{prefix}{name}.")
+        elif typing.get_origin(kind) is dict:
+            # Free-form tables (case-type settings) are checked by their owner when it is built.
+            if not isinstance(raw[name], Mapping) or not all(isinstance(v, Mapping) for v in raw[name].values()):
+                raise ConfigError(f"{prefix}{name}: expected tables such as [{name}.invoice]")
+            values[name] = {k: dict(v) for k, v in raw[name].items()}
         else:
             values[name] = _coerce(f"{prefix}{name}", kind, raw[name])
             choices = _ALLOWED_CHOICES.get(tuple(prefix.rstrip(".").split(".")) + (name,))  # type: ignore[arg-type]
@@ -212,5 +237,6 @@ def _describe(kind: Any) -> str:
     return "a string"
 
 
-__all__ = ["Settings", "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "load_settings", "MIB"]
+__all__ = ["Settings", "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "JobsSettings",
+           "load_settings", "MIB"]
 _ = types  # keep import for typing.get_type_hints of forward refs

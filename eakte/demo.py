@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from eakte.models import Unit
 from eakte.runtime import Runtime
-from eakte.services import cases, documents, fileplan, identity
+from eakte.services import cases, documents, extraction, fileplan, identity
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 
 PASSWORD = "eakte-demo"
@@ -96,8 +96,10 @@ def _seed_cases(rt: Runtime) -> None:
             case = cases.create_case(session, actor, cases.NewCase(plan, title, unit, case_type))
         for doc_title, kind, paragraphs in docs:
             pdf = demo_pdf(doc_title, paragraphs)
-            documents.add_document(rt, actor, case.id, documents.NewDocument(doc_title, kind),
-                                   documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
+            result = documents.add_document(rt, actor, case.id, documents.NewDocument(doc_title, kind),
+                                            documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
+            # The demo's documents should be searchable at once, before any job consumer runs.
+            extraction.extract_version(rt, result.version.id)
 
 
 def demo_pdf(title: str, paragraphs: list[str], pages: int = 2) -> bytes:

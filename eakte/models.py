@@ -10,7 +10,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eakte.clock import utcnow
 
-ROLES = ("clerk", "approver", "auditor", "admin")
 DISPOSAL_ACTIONS = ("archive", "destroy")
 CASE_STATUSES = ("open", "closed")
 TEXT_STATUSES = ("pending", "done", "encrypted", "unsupported", "failed")
@@ -47,10 +46,7 @@ class Membership(Base):
     """A role a user holds in a unit. `admin` and `auditor` act system-wide (DOMAIN.md: Revision sees everything)."""
 
     __tablename__ = "memberships"
-    __table_args__ = (
-        UniqueConstraint("user_id", "unit_id", "role"),
-        CheckConstraint("role IN ('clerk', 'approver', 'auditor', 'admin')", name="ck_membership_role"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "unit_id", "role"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -182,3 +178,99 @@ class AuditEvent(Base):
     client_addr: Mapped[str | None] = mapped_column(String(100))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- workflows ----------------------------------------------------------------------------------------------
+
+class WorkflowInstance(Base):
+    __tablename__ = "workflow_instances"
+    __table_args__ = (CheckConstraint("status IN ('running', 'completed', 'rejected')", name="ck_workflow_status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    current_step: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class Task(Base):
+    """One unit's (or person's) share of a step. Completed with a conditional UPDATE, so of two people completing
+    the same task at once exactly one succeeds."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'done', 'cancelled')", name="ck_task_status"),
+        Index("ix_tasks_open_unit_role", "status", "unit_id", "role", "due_at"),
+        Index("ix_tasks_open_assignee", "status", "assignee_id"),
+        Index("ix_tasks_open_escalation", "status", "escalate_unit_id", "escalate_role"),
+        Index("ix_tasks_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instances.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_type: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    decision: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    due_at: Mapped[dt.datetime | None]
+    escalate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    escalate_role: Mapped[str | None] = mapped_column(String(32))
+    escalated_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True, foreign_keys=[unit_id])
+
+
+class WorkflowEvent(Base):
+    """The workflow's own append-only history (the audit trail records the same decisions, hash-chained)."""
+
+    __tablename__ = "workflow_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instances.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    step: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(Id)
+    actor: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Deputy(Base):
+    """Vertretung: `deputy_id` acts for `user_id` from `starts_on` to `ends_on` (inclusive)."""
+
+    __tablename__ = "deputies"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class PaymentExport(Base):
+    __tablename__ = "payment_exports"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class InvoicePayment(Base):
+    """Marks a released invoice as exported for payment, once."""
+
+    __tablename__ = "invoice_payments"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("payment_exports.id"), index=True)

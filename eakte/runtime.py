@@ -1,15 +1,19 @@
 """Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eakte.config import MIB, Settings
 from eakte.db import Database
 from eakte.extraction import TextExtractor
 from storage import BlobStore, LocalBlobStore, ObjectLockDefaults, S3BlobStore, S3Settings
+from workflows.registry import Registry, load_registry
+
+if TYPE_CHECKING:
+    from eakte.jobs import Jobs
 
 
 @dataclass
@@ -48,9 +52,13 @@ class Runtime:
                              max_chars=i.max_text_chars, workers=i.extraction_workers)
 
     @cached_property
-    def background(self) -> ThreadPoolExecutor:
-        """Threads that wait on out-of-process work (text extraction) while a request thread goes on."""
-        return ThreadPoolExecutor(max_workers=max(4, self.settings.server.threads), thread_name_prefix="eakte-bg")
+    def jobs(self) -> Jobs:
+        from eakte.jobs import Jobs
+        return Jobs(self)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return load_registry(self.settings.case_types)
 
     @property
     def tmp_dir(self) -> Path:
@@ -59,8 +67,6 @@ class Runtime:
         return path
 
     def close(self) -> None:
-        if "background" in self.__dict__:
-            self.background.shutdown(wait=True)
         if "extractor" in self.__dict__:
             self.extractor.close()
         if "db" in self.__dict__:

@@ -100,10 +100,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = None, **ingest: Any) -> Runtime:
-    from eakte.config import IngestSettings
+def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = None,
+                 case_types: dict[str, dict[str, Any]] | None = None, **ingest: Any) -> Runtime:
+    """Jobs run inline ("immediate"), so a test sees their effect as soon as the request returns."""
+    from eakte.config import IngestSettings, JobsSettings
     settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),
-                        storage=storage or StorageSettings(), ingest=IngestSettings(**ingest))
+                        storage=storage or StorageSettings(), ingest=IngestSettings(**ingest),
+                        jobs=JobsSettings(backend="immediate"), case_types=case_types or {})
     rt = Runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rt.db.upgrade()

@@ -1,34 +1,11 @@
-"""Case types and their workflows: the plugin API. Case types register through the `eakte.case_types`
-entry-point group; the engine is pure logic over plain state and knows nothing of Flask or the database."""
-from __future__ import annotations
+"""Case types and their workflows: the plugin API (`workflows.definition`, `workflows.fields`), the pure engine
+(`workflows.engine`) and the registry reading the `eakte.case_types` entry points. Knows nothing of Flask or
+the database."""
+from workflows.definition import (CORE_ROLES, Actor, CaseType, Decision, DefinitionError, DocumentKind, DueInDays,
+                                  GuardContext, HookContext, NotSameAs, Step, ValueTiers)
+from workflows.fields import Field, FieldError, iban_valid, leitweg_id_valid, validate_metadata
+from workflows.registry import Registry, load_registry
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Decision:
-    key: str
-    label_de: str
-    label_en: str
-    target_step: str | None  # None: the workflow ends
-    needs_comment: bool = False
-
-
-@dataclass(frozen=True)
-class Step:
-    key: str
-    label_de: str
-    label_en: str
-    unit: str | None  # None: the case's responsible unit
-    role: str
-    decisions: tuple[Decision, ...] = ()
-
-
-@dataclass(frozen=True)
-class CaseType:
-    key: str
-    label_de: str
-    label_en: str
-    document_kinds: tuple[str, ...] = ()
-    steps: tuple[Step, ...] = field(default_factory=tuple)
-    first_step: str | None = None
+__all__ = ["CORE_ROLES", "Actor", "CaseType", "Decision", "DefinitionError", "DocumentKind", "DueInDays", "Field",
+           "FieldError", "GuardContext", "HookContext", "NotSameAs", "Registry", "Step", "ValueTiers",
+           "iban_valid", "leitweg_id_valid", "load_registry", "validate_metadata"]

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from eakte.config import MIB
 from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
-from eakte.extraction import ExtractionResult
+from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
-from eakte.models import Case, Document, DocumentVersion, ExtractedText
+from eakte.models import Case, Document, DocumentVersion
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, require_change_case, require_view_case
@@ -67,16 +67,17 @@ def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, uplo
     with rt.db.read() as session:  # fail fast, before any byte is stored
         _open_case_for_change(session, actor, case_id)
     with _staged(rt, upload) as staged:
-        blob, text = _store(rt, staged)
+        blob = _store(rt, staged)
         with rt.db.write() as session:
             case = _open_case_for_change(session, actor, case_id)
             document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
                                 created_by=actor.principal.user_id, current_version=1)
             session.add(document)
             session.flush()
-            version = _add_version_row(session, actor, document, 1, staged, blob, text)
+            version = _add_version_row(session, actor, document, 1, staged, blob)
             audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
                          details={"title": title, "kind": kind, **_version_details(version, blob.created)})
+    _enqueue_extraction(rt, version)
     return Ingested(document, version, not blob.created)
 
 
@@ -84,15 +85,22 @@ def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> 
     with rt.db.read() as session:
         _document_for_change(session, actor, document_id)
     with _staged(rt, upload) as staged:
-        blob, text = _store(rt, staged)
+        blob = _store(rt, staged)
         with rt.db.write() as session:
             document = _document_for_change(session, actor, document_id, lock=True)
             number = document.current_version + 1
-            version = _add_version_row(session, actor, document, number, staged, blob, text)
+            version = _add_version_row(session, actor, document, number, staged, blob)
             document.current_version = number
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
+    _enqueue_extraction(rt, version)
     return Ingested(document, version, not blob.created)
+
+
+def _enqueue_extraction(rt: Runtime, version: DocumentVersion) -> None:
+    """After the commit, so the job finds its row; a lost enqueue is caught by extraction.requeue_stale."""
+    if version.text_status == "pending":
+        rt.jobs.extract_text(version.id)
 
 
 def get_document(session: Session, actor: Actor, document_id: int) -> Document:
@@ -157,29 +165,24 @@ def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -
                                   detected=getattr(exc, "detected", None)) from None
 
 
-def _store(rt: Runtime, staged: _Staged) -> tuple[BlobRef, ExtractionResult]:
-    # The sandboxed extraction runs in its own process while this thread writes (and fsyncs) the blob.
-    text = rt.background.submit(rt.extractor.extract, staged.path, staged.mime_type)
-    try:
-        with staged.path.open("rb") as fh:
-            blob = rt.blobs.put(fh)
-    finally:
-        result = text.result()  # never leave the extraction reading a temp file we are about to delete
+def _store(rt: Runtime, staged: _Staged) -> BlobRef:
+    with staged.path.open("rb") as fh:
+        blob = rt.blobs.put(fh)
     if blob.sha256 != staged.sha256:  # the temp file changed under us: never record a wrong hash
         raise Conflict("the upload changed while it was stored; please retry")
-    return blob, result
+    return blob
 
 
 def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: _Staged,
-                     blob: BlobRef, text: ExtractionResult) -> DocumentVersion:
+                     blob: BlobRef) -> DocumentVersion:
+    # Text comes later, from the extract_text job; types without text are settled here.
+    status = "pending" if staged.mime_type in SUPPORTED_MIME_TYPES else "unsupported"
     version = DocumentVersion(
         number=number, blob_key=blob.key, sha256=staged.sha256, size=staged.size,
         mime_type=staged.mime_type, filename=staged.filename, uploaded_by=actor.principal.user_id,
-        text_status=text.status, text_error=text.error or None)
+        text_status=status)
     document.versions.append(version)
     session.flush()
-    if text.status == "done" and text.text:
-        session.add(ExtractedText(version_id=version.id, text=text.text))
     return version
 
 

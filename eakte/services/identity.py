@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound, Unauthorized
-from eakte.models import ROLES, ApiToken, Membership, Unit, User
+from eakte.models import ApiToken, Membership, Unit, User
+from workflows.definition import CORE_ROLES
 from eakte.services import audit
 from eakte.services.access import Actor, Principal, load_principal
 
@@ -53,7 +54,8 @@ def unit_by_code(session: Session, code: str) -> Unit:
 
 def create_user(session: Session, actor: Actor, username: str, *, display_name: str = "",
                 email: str | None = None, password: str | None = None,
-                roles: list[UnitRole] | tuple[UnitRole, ...] = ()) -> User:
+                roles: list[UnitRole] | tuple[UnitRole, ...] = (),
+                known_roles: frozenset[str] = CORE_ROLES) -> User:
     if not _USERNAME.match(username):
         raise Invalid(f"user name {username!r}: expected lower-case letters, digits, '.', '_', '@' or '-'")
     if session.execute(select(User).where(User.username == username)).scalar():
@@ -65,13 +67,15 @@ def create_user(session: Session, actor: Actor, username: str, *, display_name: 
     audit.record(session, actor, "user.create", "user", user.id,
                  details={"username": username, "password_set": bool(password)})
     for unit_role in roles:
-        grant_role(session, actor, user, unit_role)
+        grant_role(session, actor, user, unit_role, known_roles)
     return user
 
 
-def grant_role(session: Session, actor: Actor, user: User, unit_role: UnitRole) -> None:
-    if unit_role.role not in ROLES:
-        raise Invalid(f"role {unit_role.role!r}: expected one of {', '.join(ROLES)}")
+def grant_role(session: Session, actor: Actor, user: User, unit_role: UnitRole,
+               known_roles: frozenset[str] = CORE_ROLES) -> None:
+    """`known_roles`: the core roles plus those the installed case types introduce (e.g. value-tier roles)."""
+    if unit_role.role not in known_roles:
+        raise Invalid(f"role {unit_role.role!r}: expected one of {', '.join(sorted(known_roles))}")
     unit = unit_by_code(session, unit_role.unit_code)
     session.add(Membership(user_id=user.id, unit_id=unit.id, role=unit_role.role))
     try:

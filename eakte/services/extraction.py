@@ -1,0 +1,48 @@
+"""Text extraction as a background job: stored versions get their text after upload, with retries."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from eakte.clock import utcnow
+from eakte.models import DocumentVersion, ExtractedText
+from eakte.runtime import Runtime
+
+STALE_AFTER = dt.timedelta(minutes=10)
+
+
+def extract_version(rt: Runtime, version_id: int) -> str:
+    """Extract once: a version whose status is no longer pending is left alone (jobs may run twice)."""
+    with rt.db.read() as session:
+        version = session.get(DocumentVersion, version_id)
+        if version is None or version.text_status != "pending":
+            return "skipped"
+        blob_key, mime = version.blob_key, version.mime_type
+    # The sandbox reads a path; the blob may live in S3, so copy it (streaming) to a private temp file.
+    with tempfile.NamedTemporaryFile(dir=rt.tmp_dir, prefix="extract-") as tmp:
+        with rt.blobs.open(blob_key) as src:  # a storage error propagates: the job is retried
+            shutil.copyfileobj(src, tmp, 1024 * 1024)
+        tmp.flush()
+        result = rt.extractor.extract(Path(tmp.name), mime)
+    with rt.db.write() as session:
+        changed = session.execute(
+            update(DocumentVersion).where(DocumentVersion.id == version_id, DocumentVersion.text_status == "pending")
+            .values(text_status=result.status, text_error=result.error or None)).rowcount
+        if changed and result.status == "done" and result.text:
+            session.add(ExtractedText(version_id=version_id, text=result.text))
+    return result.status
+
+
+def requeue_stale(rt: Runtime) -> int:
+    """Versions still pending long after upload lost their job (a crash between commit and enqueue): requeue."""
+    cutoff = utcnow() - STALE_AFTER
+    with rt.db.read() as session:
+        ids = list(session.execute(select(DocumentVersion.id).where(
+            DocumentVersion.text_status == "pending", DocumentVersion.uploaded_at < cutoff).limit(1000)).scalars())
+    for version_id in ids:
+        rt.jobs.extract_text(version_id)
+    return len(ids)
