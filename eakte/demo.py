@@ -34,25 +34,25 @@ FILE_PLAN = [("10", "Allgemeine Verwaltung", 10, "archive"), ("11", "Personal", 
              ("50.20", "Fehlbelegungsabgabe", 10, "archive")]
 
 CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, pages of text)]
-    ("20.30", "20", "anna", "Rechnung Bürobedarf Schreibwaren Hessen GmbH", "invoice",
+    ("20.30", "20", "anna", "Rechnung Bürobedarf Schreibwaren Hessen GmbH", "general",
      [("Rechnung RE-2026-0815", "invoice", ["Rechnung Nr. RE-2026-0815", "Lieferung von Büromaterial: "
        "Ordner, Kopierpapier, Kugelschreiber.", "Nettobetrag 1.250,00 EUR, Umsatzsteuer 19 % 237,50 EUR, "
        "Gesamtbetrag 1.487,50 EUR.", "Zahlbar innerhalb von 30 Tagen; 2 % Skonto bei Zahlung binnen 14 Tagen."]),
       ("Lieferschein LS-4711", "delivery_note", ["Lieferschein LS-4711", "Vollständig geliefert und geprüft."])]),
-    ("20.30", "20", "anna", "Rechnung Wartung Heizungsanlage Rathaus", "invoice",
+    ("20.30", "20", "anna", "Rechnung Wartung Heizungsanlage Rathaus", "general",
      [("Rechnung 2026-HZ-17", "invoice", ["Rechnung Wartung der Heizungsanlage im Rathaus",
        "Gesamtbetrag 3.808,00 EUR brutto, Leitweg-ID 06438012-0001-77."])]),
-    ("32.10", "32", "olga", "Gewerbeanmeldung Café am Marktplatz", "trade_register",
+    ("32.10", "32", "olga", "Gewerbeanmeldung Café am Marktplatz", "general",
      [("Gewerbeanmeldung GewA 1", "notification", ["Gewerbeanmeldung nach § 14 GewO",
        "Betrieb eines Cafés mit Ausschank alkoholfreier Getränke, Beginn 01.03.2026.",
        "Empfangsbescheinigung innerhalb von drei Tagen erteilt."])]),
-    ("32.10", "32", "olga", "Gewerbeabmeldung Kfz-Werkstatt Schneider", "trade_register",
+    ("32.10", "32", "olga", "Gewerbeabmeldung Kfz-Werkstatt Schneider", "general",
      [("Gewerbeabmeldung GewA 3", "notification", ["Gewerbeabmeldung nach § 14 GewO",
        "Aufgabe des Betriebs zum 31.12.2025; Mitteilung an Handwerkskammer und Finanzamt."])]),
-    ("11.10", "11", "petra", "Personalakte Muster, Erika (Grundakte)", "personnel_file",
+    ("11.10", "11", "petra", "Personalakte Muster, Erika (Grundakte)", "general",
      [("Arbeitsvertrag", "contract", ["Arbeitsvertrag nach TVöD", "Eingruppierung Entgeltgruppe 9a.",
        "Vertraulich: Personalakte, Zugriff nur für Personalsachbearbeitung."])]),
-    ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "misallocation_levy",
+    ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "general",
      [("Erhebungsbogen", "survey", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
        "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
 ]
@@ -93,7 +93,7 @@ def _seed_cases(rt: Runtime) -> None:
     for plan, unit, clerk, title, case_type, docs in CASES:
         with rt.db.write() as session:
             actor = Actor(load_principal(session, identity.user_by_name(session, clerk)), "demo")
-            case = cases.create_case(session, actor, cases.NewCase(plan, title, unit, case_type))
+            case = cases.create_case(session, actor, cases.NewCase(plan, title, unit, case_type), rt.registry)
         for doc_title, kind, paragraphs in docs:
             pdf = demo_pdf(doc_title, paragraphs)
             result = documents.add_document(rt, actor, case.id, documents.NewDocument(doc_title, kind),

@@ -266,6 +266,8 @@ class PaymentExport(Base):
     count: Mapped[int] = mapped_column(Integer)
     total: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    csv_key: Mapped[str] = mapped_column(String(200))  # the files live in the blob store, content-addressed
+    pain001_key: Mapped[str | None] = mapped_column(String(200))  # None when no invoice was SEPA-payable
 
 
 class InvoicePayment(Base):

@@ -167,6 +167,16 @@ class CaseType:
     extra_roles: tuple[str, ...] = ()  # roles this type introduces (e.g. for value tiers)
     restricted: bool = False  # only the responsible unit (and admins) see it; auditors need a reason
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # Metadata computed from metadata after every change (e.g. the invoice checks); wins over typed values.
+    derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+
+    def normalise_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        """Validated and normalised metadata plus what `derive` computes; raises FieldError naming a field."""
+        from workflows.fields import validate_metadata
+        clean = validate_metadata(self.fields, metadata, open_schema=self.open_schema)
+        if self.derive:
+            clean.update(self.derive(clean))
+        return clean
 
     def step(self, key: str) -> Step:
         for s in self.steps:

@@ -17,7 +17,7 @@ from eakte.api.schemas import (AuditList, CaseIn, CaseList, CaseOut, CasePatch, 
 from eakte.api.views import case_view, document_view, file_plan_view, version_view
 from eakte.models import Document, Unit, User
 from eakte.runtime import Runtime
-from eakte.services import audit, cases, documents, fileplan
+from eakte.services import audit, cases, documents, fileplan, workflow
 from eakte.services.access import require_audit_reader
 
 api = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="eakte")
@@ -78,8 +78,10 @@ def list_file_plan() -> dict[str, Any]:
 @api.output(CaseOut, status_code=201)
 @api.doc(summary="Create a case; its reference is <file-plan code>/<number>/<year>")
 def create_case(body: dict[str, Any]) -> dict[str, Any]:
-    with _rt().db.write() as session:
-        case = cases.create_case(session, current_actor(), cases.NewCase(**body))
+    rt = _rt()
+    with rt.db.write() as session:
+        case = cases.create_case(session, current_actor(), cases.NewCase(**body), rt.registry)
+        workflow.start_workflow(rt, session, current_actor(), case)
         return case_view(case)
 
 
@@ -112,7 +114,7 @@ def get_case(case_id: int) -> dict[str, Any]:
 @api.doc(summary="Change title or metadata (clerks of the responsible unit)")
 def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
     with _rt().db.write() as session:
-        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body))
+        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body), _rt().registry)
         return case_view(case)
 
 

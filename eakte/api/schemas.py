@@ -168,3 +168,132 @@ class AuditList(Schema):
     items = fields.List(fields.Nested(AuditEventOut))
     offset = fields.Integer()
     limit = fields.Integer()
+
+
+# --- workflows --------------------------------------------------------------------------------------------
+
+class CaseTypeList(Schema):
+    items = fields.List(fields.Dict())
+
+
+class InboxQuery(Paging):
+    case_type = fields.String()
+    step = fields.String()
+    overdue = fields.Boolean()
+
+
+class DecisionOut(Schema):
+    key = fields.String()
+    label_de = fields.String()
+    label_en = fields.String()
+    needs_comment = fields.Boolean()
+    allowed = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    reason_de = fields.String(allow_none=True)
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_reference = fields.String()
+    case_title = fields.String()
+    case_type = fields.String()
+    step = fields.String()
+    step_label_de = fields.String()
+    step_label_en = fields.String()
+    unit = fields.String()
+    role = fields.String()
+    status = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    escalated = fields.Boolean()
+    claimed_by = fields.String(allow_none=True)
+    decision = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    checks = fields.List(fields.Dict())
+    decisions = fields.List(fields.Nested(DecisionOut))
+
+
+class InboxOut(Schema):
+    items = fields.List(fields.Nested(TaskOut))
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "open tasks per case type, before the case_type/step filters"})
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+class CompleteIn(Strict):
+    decision = fields.String(required=True)
+    comment = fields.String(load_default="")
+
+
+class CompleteOut(Schema):
+    task_id = fields.Integer()
+    decision = fields.String()
+    entered = fields.String(allow_none=True)
+    finished = fields.String(allow_none=True)
+    waiting = fields.Boolean()
+
+
+class WorkflowEventOut(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    step = fields.String(allow_none=True)
+    actor = fields.String()
+    decision = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class WorkflowOut(Schema):
+    case_id = fields.Integer()
+    case_type = fields.String()
+    status = fields.String(allow_none=True)
+    current_step = fields.String(allow_none=True)
+    open_tasks = fields.List(fields.Nested(TaskOut))
+    history = fields.List(fields.Nested(WorkflowEventOut))
+
+
+class DeputyIn(Strict):
+    user = fields.String(required=True)
+    starts_on = fields.Date(required=True, data_key="from")
+    ends_on = fields.Date(required=True, data_key="to")
+
+
+class DeputiesIn(Strict):
+    deputies = fields.List(fields.Nested(DeputyIn), required=True)
+
+
+class DeputiesOut(Schema):
+    deputies = fields.List(fields.Dict())
+
+
+# --- invoices ---------------------------------------------------------------------------------------------
+
+class IntakeUpload(Schema):
+    file = fields.File(required=True)
+    unit = fields.String(load_default=None, metadata={"description": "receiving unit (default: Rechnungseingang)"})
+    duplicate_reason = fields.String(load_default=None, metadata={
+        "description": "file a known duplicate anyway, with this reason"})
+
+
+class IntakeOut(Schema):
+    case = fields.Nested(CaseOut)
+    document = fields.Nested(IngestOut)
+    structured = fields.Boolean(metadata={"description": "fields read from an e-invoice (else typed by a clerk)"})
+    checks = fields.List(fields.Dict())
+
+
+class PaymentExportIn(Strict):
+    execution_date = fields.Date(load_default=None)
+
+
+class PaymentExportOut(Schema):
+    id = fields.Integer()
+    count = fields.Integer()
+    total = fields.String()
+    csv = fields.String()
+    pain001 = fields.String(allow_none=True)
+    not_sepa = fields.List(fields.Dict())

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, false, select, true
-from sqlalchemy.orm import Session
+import datetime as dt
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session, object_session
 
 from eakte.errors import Forbidden, NotFound
-from eakte.models import Case, Membership, User
+from eakte.models import Case, Deputy, Membership, Task, User
+
+OFFICE_TZ = ZoneInfo("Europe/Berlin")  # dates in the office's calendar, not UTC's
 
 
 @dataclass(frozen=True)
@@ -15,6 +21,16 @@ class Principal:
     user_id: int
     username: str
     roles_by_unit: dict[int, frozenset[str]] = field(default_factory=dict)
+    # Roles held today as deputy (Vertretung) of absent colleagues: they open those colleagues' workflow tasks.
+    deputy_roles_by_unit: dict[int, frozenset[str]] = field(default_factory=dict)
+    deputy_for: frozenset[int] = frozenset()
+
+    @property
+    def task_roles_by_unit(self) -> dict[int, frozenset[str]]:
+        merged = dict(self.roles_by_unit)
+        for unit, roles in self.deputy_roles_by_unit.items():
+            merged[unit] = merged.get(unit, frozenset()) | roles
+        return merged
 
     @property
     def is_admin(self) -> bool:
@@ -45,23 +61,42 @@ SYSTEM = Principal(user_id=0, username="system")
 
 def load_principal(session: Session, user: User) -> Principal:
     """Read memberships fresh on every request, so a change of unit membership takes effect at once."""
-    rows = session.execute(select(Membership.unit_id, Membership.role).where(Membership.user_id == user.id)).all()
+    today = dt.datetime.now(OFFICE_TZ).date()
+    absent = frozenset(session.execute(select(Deputy.user_id).where(
+        Deputy.deputy_id == user.id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars())
+    return Principal(user.id, user.username, _roles(session, [user.id]), _roles(session, absent), absent)
+
+
+def _roles(session: Session, user_ids: Iterable[int]) -> dict[int, frozenset[str]]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Membership.unit_id, Membership.role).where(Membership.user_id.in_(ids))).all()
     roles: dict[int, set[str]] = {}
     for unit_id, role in rows:
         roles.setdefault(unit_id, set()).add(role)
-    return Principal(user.id, user.username, {u: frozenset(r) for u, r in roles.items()})
+    return {u: frozenset(r) for u, r in roles.items()}
 
 
 def visible_cases_filter(p: Principal) -> ColumnElement[bool]:
+    """Cases of the caller's units, and cases whose workflow gave a task to one of them (an ordering unit sees
+    the invoice it must confirm)."""
     if p.is_admin or p.is_auditor:
         return true()
-    if not p.unit_ids:
+    units = sorted(p.task_roles_by_unit)
+    if not units:
         return false()
-    return Case.unit_id.in_(sorted(p.unit_ids))
+    return or_(Case.unit_id.in_(sorted(p.unit_ids)),
+               Case.id.in_(select(Task.case_id).where(Task.unit_id.in_(units))))
 
 
 def can_view_case(p: Principal, case: Case) -> bool:
-    return p.is_admin or p.is_auditor or case.unit_id in p.roles_by_unit
+    if p.is_admin or p.is_auditor or case.unit_id in p.roles_by_unit:
+        return True
+    session = object_session(case)
+    units = sorted(p.task_roles_by_unit)
+    return bool(session and units and session.execute(
+        select(Task.id).where(Task.case_id == case.id, Task.unit_id.in_(units)).limit(1)).first())
 
 
 def can_change_case(p: Principal, case: Case) -> bool:

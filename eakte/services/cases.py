@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,10 +13,12 @@ from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import CASE_STATUSES, Case, CaseCounter, FilePlanNode, Unit
 from eakte.services import audit
-from eakte.services.access import (Actor, require_change_case, require_create_in_unit, require_view_case,
+from workflows.definition import CaseType
+from workflows.fields import FieldError
+from workflows.registry import Registry
+from eakte.services.access import (OFFICE_TZ, Actor, require_change_case, require_create_in_unit, require_view_case,
                                    visible_cases_filter)
 
-OFFICE_TZ = ZoneInfo("Europe/Berlin")  # the year in a reference is the office's calendar year, not UTC's
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,23 @@ class CaseFilter:
     title_contains: str | None = None
 
 
-def create_case(session: Session, actor: Actor, new: NewCase) -> Case:
+def case_type_of(registry: Registry, key: str) -> CaseType:
+    case_type = registry.get(key)
+    if case_type is None:
+        raise Invalid(f"case_type: unknown case type {key!r} (known: {', '.join(sorted(registry.types))})",
+                      field="case_type", detail_de=f"Unbekannter Aktentyp {key!r}")
+    return case_type
+
+
+def checked_metadata(case_type: CaseType, metadata: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return case_type.normalise_metadata(audit.plain_json(metadata))
+    except FieldError as exc:
+        raise Invalid(f"metadata.{exc.field}: {exc.message}", field=f"metadata.{exc.field}",
+                      detail_de=f"metadata.{exc.field}: {exc.message_de}") from None
+
+
+def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry) -> Case:
     unit = session.execute(select(Unit).where(Unit.code == new.unit)).scalar()
     if unit is None:
         raise Invalid(f"unit: no unit with code {new.unit!r}", field="unit")
@@ -55,11 +72,13 @@ def create_case(session: Session, actor: Actor, new: NewCase) -> Case:
         raise Invalid(f"file_plan_code: no file plan node {new.file_plan_code!r}", field="file_plan_code",
                       detail_de=f"Keine Aktenplanposition {new.file_plan_code!r}")
     title = _title(new.title)
+    case_type = case_type_of(registry, new.case_type or "general")
+    metadata = checked_metadata(case_type, _metadata(new.metadata))
     year = dt.datetime.now(OFFICE_TZ).year
     number = _next_number(session, node.id, year)
-    case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node_id=node.id, year=year, number=number,
-                title=title, case_type=new.case_type or "general", unit_id=unit.id,
-                metadata_=_metadata(new.metadata), created_by=actor.principal.user_id)
+    case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node=node, year=year, number=number,
+                title=title, case_type=case_type.key, unit=unit, metadata_=metadata,
+                created_by=actor.principal.user_id)
     session.add(case)
     session.flush()
     audit.record(session, actor, "case.create", "case", case.id, case_id=case.id,
@@ -86,7 +105,7 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
     return require_view_case(actor.principal, session.get(Case, case_id))
 
 
-def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChanges) -> Case:
+def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChanges, registry: Registry) -> Case:
     case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
     _require_open(case)
     changed: dict[str, Any] = {}
@@ -96,6 +115,7 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
     if changes.metadata is not None:
         merged = {**case.metadata_, **_metadata(changes.metadata)}
         merged = {k: v for k, v in merged.items() if v is not None}  # null removes a key, as in JSON merge patch
+        merged = checked_metadata(case_type_of(registry, case.case_type), merged)
         if merged != case.metadata_:
             changed["metadata"] = {"old": case.metadata_, "new": merged}
             case.metadata_ = merged

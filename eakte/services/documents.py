@@ -19,6 +19,7 @@ from typing import BinaryIO, Iterator
 from sqlalchemy.orm import Session
 
 from eakte.config import MIB
+from eakte.db import after_commit
 from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
 from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
@@ -53,7 +54,7 @@ class Ingested:
 
 
 @dataclass(frozen=True)
-class _Staged:
+class Staged:
     path: Path
     sha256: str
     size: int
@@ -62,30 +63,42 @@ class _Staged:
 
 
 def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, upload: Upload) -> Ingested:
-    title = _required_text(new.title, "title", 500)
-    kind = _required_text(new.kind or "document", "kind", 64)
     with rt.db.read() as session:  # fail fast, before any byte is stored
         _open_case_for_change(session, actor, case_id)
-    with _staged(rt, upload) as staged:
-        blob = _store(rt, staged)
+    with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
             case = _open_case_for_change(session, actor, case_id)
-            document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
-                                created_by=actor.principal.user_id, current_version=1)
-            session.add(document)
-            session.flush()
-            version = _add_version_row(session, actor, document, 1, staged, blob)
-            audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
-                         details={"title": title, "kind": kind, **_version_details(version, blob.created)})
-    _enqueue_extraction(rt, version)
+            result = record_document(rt, session, actor, case, new, staged, blob)
+    return result
+
+
+def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new: NewDocument, staged: Staged,
+                    blob: BlobRef) -> Ingested:
+    """The rows of a new document in the caller's transaction; its text is extracted after the commit."""
+    title = _required_text(new.title, "title", 500)
+    kind = _required_text(new.kind or "document", "kind", 64)
+    document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
+                        created_by=actor.principal.user_id, current_version=1)
+    session.add(document)
+    session.flush()
+    version = _add_version_row(session, actor, document, 1, staged, blob)
+    audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
+                 details={"title": title, "kind": kind, **_version_details(version, blob.created)})
+    _extract_after_commit(rt, session, version)
     return Ingested(document, version, not blob.created)
+
+
+@contextmanager
+def stored_upload(rt: Runtime, upload: Upload) -> Iterator[tuple[Staged, BlobRef]]:
+    """Stage and check the upload, then store it; the staged temp file lives until the block ends."""
+    with staged_upload(rt, upload) as staged:
+        yield staged, store_staged(rt, staged)
 
 
 def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> Ingested:
     with rt.db.read() as session:
         _document_for_change(session, actor, document_id)
-    with _staged(rt, upload) as staged:
-        blob = _store(rt, staged)
+    with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
             document = _document_for_change(session, actor, document_id, lock=True)
             number = document.current_version + 1
@@ -93,14 +106,15 @@ def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> 
             document.current_version = number
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
-    _enqueue_extraction(rt, version)
+            _extract_after_commit(rt, session, version)
     return Ingested(document, version, not blob.created)
 
 
-def _enqueue_extraction(rt: Runtime, version: DocumentVersion) -> None:
+def _extract_after_commit(rt: Runtime, session: Session, version: DocumentVersion) -> None:
     """After the commit, so the job finds its row; a lost enqueue is caught by extraction.requeue_stale."""
     if version.text_status == "pending":
-        rt.jobs.extract_text(version.id)
+        version_id = version.id
+        after_commit(session, lambda: rt.jobs.extract_text(version_id))
 
 
 def get_document(session: Session, actor: Actor, document_id: int) -> Document:
@@ -134,7 +148,7 @@ def iter_chunks(stream: BinaryIO, chunk: int = CHUNK) -> Iterator[bytes]:
 
 
 @contextmanager
-def _staged(rt: Runtime, upload: Upload) -> Iterator[_Staged]:
+def staged_upload(rt: Runtime, upload: Upload) -> Iterator[Staged]:
     limit = rt.settings.ingest.max_size_mb * MIB
     fd, name = tempfile.mkstemp(prefix="upload-", dir=rt.tmp_dir)
     path = Path(name)
@@ -152,7 +166,7 @@ def _staged(rt: Runtime, upload: Upload) -> Iterator[_Staged]:
             raise Invalid("file is empty", detail_de="Datei ist leer", field="file")
         filename = safe_filename(upload.filename)
         mime = _checked_type(rt, path, upload.claimed_type, filename)
-        yield _Staged(path, digest.hexdigest(), size, mime, filename)
+        yield Staged(path, digest.hexdigest(), size, mime, filename)
     finally:
         path.unlink(missing_ok=True)
 
@@ -165,7 +179,7 @@ def _checked_type(rt: Runtime, path: Path, claimed: str | None, filename: str) -
                                   detected=getattr(exc, "detected", None)) from None
 
 
-def _store(rt: Runtime, staged: _Staged) -> BlobRef:
+def store_staged(rt: Runtime, staged: Staged) -> BlobRef:
     with staged.path.open("rb") as fh:
         blob = rt.blobs.put(fh)
     if blob.sha256 != staged.sha256:  # the temp file changed under us: never record a wrong hash
@@ -173,7 +187,7 @@ def _store(rt: Runtime, staged: _Staged) -> BlobRef:
     return blob
 
 
-def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: _Staged,
+def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: Staged,
                      blob: BlobRef) -> DocumentVersion:
     # Text comes later, from the extract_text job; types without text are settled here.
     status = "pending" if staged.mime_type in SUPPORTED_MIME_TYPES else "unsupported"

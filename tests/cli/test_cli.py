@@ -50,7 +50,7 @@ def test_setup_and_import(run, tmp_path: Path) -> None:
     rt = Runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, "anna")))
-        reference = cases.create_case(session, actor, cases.NewCase("20.30", "Import", "20")).reference
+        reference = cases.create_case(session, actor, cases.NewCase("20.30", "Import", "20"), rt.registry).reference
     rt.close()
 
     inbox = tmp_path / "scans"
@@ -105,7 +105,7 @@ def test_storage_verify_and_gc_find_tampering(run, tmp_path: Path) -> None:
     rt = Runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, "anna")))
-        case = cases.create_case(session, actor, cases.NewCase("20.30", "Prüfung", "20"))
+        case = cases.create_case(session, actor, cases.NewCase("20.30", "Prüfung", "20"), rt.registry)
     doc = documents.add_document(rt, actor, case.id, documents.NewDocument("PDF"),
                                  documents.Upload(io.BytesIO(pdf_bytes()), "a.pdf"))
     orphan = rt.blobs.put(io.BytesIO(b"orphan text without a version"))

@@ -20,7 +20,7 @@ def _anna(rt) -> Actor:  # type: ignore[no-untyped-def]
 
 def _create(rt, actor: Actor, title: str) -> str:  # type: ignore[no-untyped-def]
     with rt.db.write() as session:
-        return cases.create_case(session, actor, cases.NewCase("20.30", title, "20")).reference
+        return cases.create_case(session, actor, cases.NewCase("20.30", title, "20"), rt.registry).reference
 
 
 def test_concurrent_creation_is_gap_free(rt, town) -> None:
@@ -39,7 +39,7 @@ def test_failed_creation_leaves_no_gap(rt, town) -> None:
     assert _create(rt, actor, "eins").split("/")[1] == "0001"
     with pytest.raises(Invalid):
         with rt.db.write() as session:
-            case = cases.create_case(session, actor, cases.NewCase("20.30", "zwei", "20"))
+            case = cases.create_case(session, actor, cases.NewCase("20.30", "zwei", "20"), rt.registry)
             assert case.number == 2
             raise Invalid("abort after the number was drawn")
     assert _create(rt, actor, "drei").split("/")[1] == "0002"

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from workflows.definition import CaseType, Decision, DocumentKind, NotSameAs, Step, ValueTiers
 from workflows.fields import Field
+from workflows.invoice.checks import run_checks_on_metadata
 
 DEFAULTS: dict[str, Any] = {
     "file_plan_code": "20.30",      # where intake files new invoice cases
@@ -58,7 +59,8 @@ class SkontoOrDueDate:
     fallback_days: int
 
     def __call__(self, metadata: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
-        deadlines = sorted(d for term in metadata.get("skonto") or [] if (d := term.get("deadline")))
+        deadlines = sorted(d for term in metadata.get("skonto") or []
+                           if (d := term.get("deadline")) and Decimal(str(term.get("percent") or 0)) > 0)
         upcoming = [d for d in deadlines if dt.date.fromisoformat(d) >= now.date()]
         chosen = upcoming[0] if upcoming else metadata.get("due_date")
         if chosen:
@@ -108,5 +110,12 @@ def invoice_case_type(settings: Mapping[str, Any]) -> CaseType:
                         DocumentKind("correspondence", "Schriftverkehr", "Correspondence")),
         steps=steps, start="eingang",
         extra_roles=tuple(sorted({escalate, *(role for _, role in tiers)})),
-        settings=s,
+        settings=s, derive=_checks_for_typed_invoices,
     )
+
+
+def _checks_for_typed_invoices(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Paper invoices get their checks from what the clerk typed; e-invoices keep the checks of their XML."""
+    if metadata.get("source") not in (None, "paper"):
+        return {}
+    return {"checks": [c.to_metadata() for c in run_checks_on_metadata(metadata)]}

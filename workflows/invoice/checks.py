@@ -30,6 +30,11 @@ class Check:
     message_de: str
     message_en: str
 
+    def to_metadata(self) -> dict[str, Any]:
+        """JSON-ready, for storing the results with the invoice (the approver sees what was checked then)."""
+        return {"code": self.code, "ok": self.ok, "severity": self.severity, "message_de": self.message_de,
+                "message_en": self.message_en}
+
 
 # ------------------------------------------------------------------------------------------------------ IBAN
 
@@ -120,7 +125,7 @@ class _Facts:
     problems: list[Check] = field(default_factory=list)  # fields present but unreadable
 
 
-# (field, rule, German label, English label) — the EN 16931 rule that makes the field mandatory.
+# field → (the EN 16931 rule that makes it mandatory, German label, English label)
 _MANDATORY: dict[str, tuple[str, str, str]] = {
     "invoice_number": ("BR-02", "Rechnungsnummer (BT-1)", "Invoice number (BT-1)"),
     "issue_date": ("BR-03", "Rechnungsdatum (BT-2)", "Issue date (BT-2)"),
@@ -262,28 +267,31 @@ def run_checks(data: InvoiceData) -> list[Check]:
 
 _PLAIN_DECIMAL_RE = re.compile(r"[+-]?\d+(?:\.\d+)?")
 _COMMA_DECIMAL_RE = re.compile(r"[+-]?\d+(?:,\d+)?")
-_GERMAN_GROUPED_RE = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")
+_GERMAN_GROUPED_RE = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+,\d+")
 
 
-def _typed_amount(value: Any) -> Decimal | None:
+def _typed_amount(value: Any) -> Decimal:
     """An amount from a form: "1487.50", "1487,50" and "1.487,50" are read; "1.487" (thousands or
     decimals?) is not, rather than guessed."""
     if isinstance(value, bool):
         raise ValueError(value)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(str(value))  # repr of the float, not its binary expansion
-    text = str(value).strip().replace(" ", "").removesuffix("€").removesuffix("EUR")
-    if _PLAIN_DECIMAL_RE.fullmatch(text) and not re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", text):
-        return Decimal(text)
-    if _COMMA_DECIMAL_RE.fullmatch(text):
-        return Decimal(text.replace(",", "."))
-    if _GERMAN_GROUPED_RE.fullmatch(text):
-        return Decimal(text.replace(".", "").replace(",", "."))
-    raise ValueError(value)
+    if isinstance(value, (Decimal, int)):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(str(value))  # the float as written, not its binary expansion
+    else:
+        text = str(value).strip().replace(" ", "").removesuffix("€").removesuffix("EUR")
+        if _PLAIN_DECIMAL_RE.fullmatch(text) and not re.fullmatch(r"[+-]?\d{1,3}\.\d{3}", text):
+            result = Decimal(text)
+        elif _COMMA_DECIMAL_RE.fullmatch(text):
+            result = Decimal(text.replace(",", "."))
+        elif _GERMAN_GROUPED_RE.fullmatch(text):
+            result = Decimal(text.replace(".", "").replace(",", "."))
+        else:
+            raise ValueError(value)
+    if not result.is_finite():
+        raise ValueError(value)
+    return result
 
 
 def _typed_date(value: Any) -> date:

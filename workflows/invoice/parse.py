@@ -12,10 +12,11 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from lxml import etree
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
 from workflows.invoice.model import InvoiceData, SkontoTerm, Source, money
 
@@ -62,7 +63,8 @@ class NotAnInvoice(InvoiceError):
 
 
 def _parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers are not safe to share between threads.
+    # A fresh parser per call: lxml parsers are not safe to share between threads. Comments and processing
+    # instructions go at parse time so that itertext() never mixes their text into a value.
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                            dtd_validation=False, remove_comments=True, remove_pis=True)
 
@@ -386,26 +388,32 @@ def parse_invoice_xml(data: bytes, *, source: Source = "xrechnung") -> InvoiceDa
 
 # ------------------------------------------------------------------------------------------------------- PDF
 
-def _pdf_attachments(reader: PdfReader) -> list[tuple[str, Callable[[], bytes]]]:
-    """(file name, loader) of every embedded file: the EmbeddedFiles name tree (via pypdf) and the catalog's
-    /AF array, which PDF/A-3 requires and which some generators fill without a name tree."""
-    found: list[tuple[str, Callable[[], bytes]]] = []
-    for name, contents in reader.attachments.items():
-        found.extend((name, (lambda c=content: c)) for content in contents)
-    af = reader.trailer["/Root"].get("/AF")
-    for spec_ref in (af.get_object() if af is not None else []):
-        spec = spec_ref.get_object()
+def _embedded_files(reader: PdfReader, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+    """(lower-case file name, content) of the embedded files whose name is in `wanted`: first from the
+    EmbeddedFiles name tree (via pypdf), then from the catalog's /AF array, which PDF/A-3 requires and which some
+    generators fill without a name tree. Only matching files are decompressed."""
+    attachments = reader.attachments
+    for name in list(attachments):
+        if name.lower() in wanted:
+            for content in attachments[name]:
+                yield name.lower(), content
+    af = reader.root_object.get("/AF")
+    specs = af.get_object() if af is not None else None
+    if not isinstance(specs, ArrayObject):
+        return
+    for ref in specs:
+        spec = ref.get_object()
+        if not isinstance(spec, DictionaryObject):
+            continue
+        names = {str(spec[key]).lower() for key in ("/UF", "/F") if key in spec} & wanted
         ef = spec.get("/EF")
-        if ef is None:
+        ef = ef.get_object() if ef is not None else None
+        if not names or not isinstance(ef, DictionaryObject):
             continue
-        ef = ef.get_object()
-        stream = ef.get("/UF") or ef.get("/F")
-        if stream is None:
-            continue
-        for key in ("/UF", "/F"):
-            if key in spec:
-                found.append((str(spec[key]), (lambda s=stream: s.get_object().get_data())))
-    return found
+        stream = (ef.get("/UF") or ef.get("/F"))
+        stream = stream.get_object() if stream is not None else None
+        if isinstance(stream, StreamObject):
+            yield min(names, key=EMBEDDED_XML_NAMES.index), stream.get_data()
 
 
 def embedded_invoice_xml(pdf: str | os.PathLike[str] | bytes) -> bytes | None:
@@ -416,22 +424,17 @@ def embedded_invoice_xml(pdf: str | os.PathLike[str] | bytes) -> bytes | None:
     raises OSError as usual.
     """
     raw = bytes(pdf) if isinstance(pdf, (bytes, bytearray)) else Path(pdf).read_bytes()
-    wanted = {name: rank for rank, name in enumerate(EMBEDDED_XML_NAMES)}
     # pypdf signals damaged input with many exception types (its own, ValueError, KeyError, AttributeError,
     # RecursionError…); all of them mean "unreadable" here, which is why the net is wide.
     try:
         reader = PdfReader(io.BytesIO(raw), strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             return None
-        candidates = [(wanted[name.lower()], load) for name, load in _pdf_attachments(reader)
-                      if name.lower() in wanted]
-        for _, load in sorted(candidates, key=lambda c: c[0]):
-            content = load()
-            if content:
-                return content
+        found = [(EMBEDDED_XML_NAMES.index(name), content)
+                 for name, content in _embedded_files(reader, set(EMBEDDED_XML_NAMES)) if content]
     except Exception:  # noqa: BLE001 - see above
         return None
-    return None
+    return min(found, key=lambda item: item[0])[1] if found else None
 
 
 def parse_invoice_file(path: str | os.PathLike[str], mime: str) -> InvoiceData | None:
@@ -445,7 +448,9 @@ def parse_invoice_file(path: str | os.PathLike[str], mime: str) -> InvoiceData |
     """
     base_mime = mime.split(";", 1)[0].strip().lower()
     if base_mime in XML_MIMES or base_mime.endswith("+xml"):
-        return parse_invoice_xml(Path(path).read_bytes())
+        with open(path, "rb") as fh:
+            # One byte over the limit is enough for parse_invoice_xml to refuse it; no need to read a huge file.
+            return parse_invoice_xml(fh.read(MAX_XML_BYTES + 1))
     if base_mime == PDF_MIME:
         xml = embedded_invoice_xml(path)
         if xml is None:

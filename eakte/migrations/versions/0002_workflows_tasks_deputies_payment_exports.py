@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 18:41:28.034291
+Create Date: 2026-11-24 18:43:21.086379
 """
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +26,8 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.Column('total', sa.String(length=32), nullable=False),
     sa.Column('message_id', sa.String(length=64), nullable=False),
+    sa.Column('csv_key', sa.String(length=200), nullable=False),
+    sa.Column('pain001_key', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('message_id')
     )

@@ -12,7 +12,7 @@ import re
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -48,7 +48,7 @@ def sample_id(path: Path) -> str:
 
 
 def _strings(root: etree._Element, path: str) -> list[str]:
-    values = [" ".join([]) or "".join(n.itertext()).strip() for n in root.xpath(path, namespaces=NSMAP)]
+    values = ["".join(n.itertext()).strip() for n in root.xpath(path, namespaces=NSMAP)]
     return [v for v in values if v]
 
 
@@ -244,7 +244,7 @@ def ubl_invoice_to_credit_note(xml: bytes) -> bytes:
         moved.text = due.text
         means.insert(1, moved)
     tree = etree.ElementTree(root)
-    etree.cleanup_namespaces(tree, top_nsmap={"ubl": UBL_CN})
+    etree.cleanup_namespaces(tree)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
@@ -252,14 +252,15 @@ def pdf_with_attachments(files: dict[str, bytes], *, af_only: bool = False, pass
     """A one-page PDF made with pypdf carrying `files` as embedded files: in the EmbeddedFiles name tree, or
     (af_only) reachable only through the catalog's /AF array as some PDF/A-3 producers write it."""
     from pypdf import PdfWriter
-    from pypdf.generic import ArrayObject, NameObject
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
     for name, data in files.items():
         writer.add_attachment(name, data)
     if af_only and files:
-        names = writer.root_object["/Names"]["/EmbeddedFiles"]["/Names"]
+        name_tree = cast(DictionaryObject, cast(DictionaryObject, writer.root_object["/Names"])["/EmbeddedFiles"])
+        names = cast(ArrayObject, name_tree["/Names"])
         writer.root_object[NameObject("/AF")] = ArrayObject(names[1::2])
         del writer.root_object["/Names"]
     if password is not None:

@@ -1,0 +1,117 @@
+"""Workflow endpoints: case types, inbox, tasks, a case's workflow, deputies."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from eakte.api.auth import current_actor, token_auth
+from eakte.api.routes import api
+from eakte.api.schemas import (CaseTypeList, CompleteIn, CompleteOut, DeputiesIn, DeputiesOut, InboxOut,
+                               InboxQuery, WorkflowOut)
+from eakte.clock import utcnow
+from eakte.models import Task, User
+from eakte.runtime import Runtime
+from eakte.services import workflow
+from sqlalchemy.orm import Session
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["eakte"]
+
+
+def task_view(rt: Runtime, session: Session, task: Task, *, with_decisions: bool = True) -> dict[str, Any]:
+    case_type = rt.registry.get(task.case_type)
+    step = case_type.step(task.step) if case_type else None
+    names = dict(session.execute(select(User.id, User.username).where(
+        User.id.in_([i for i in (task.claimed_by, task.decided_by) if i]))).all())
+    now = utcnow()
+    return {
+        "id": task.id, "case_id": task.case_id, "case_reference": task.case.reference,
+        "case_title": task.case.title, "case_type": task.case_type, "step": task.step,
+        "step_label_de": step.label_de if step else task.step, "step_label_en": step.label_en if step else task.step,
+        "unit": task.unit.code, "role": task.role, "status": task.status, "due_at": task.due_at,
+        "overdue": bool(task.status == "open" and task.due_at and task.due_at < now),
+        "escalated": task.escalated_at is not None, "claimed_by": names.get(task.claimed_by),
+        "decision": task.decision, "comment": task.comment, "decided_by": names.get(task.decided_by),
+        "decided_at": task.decided_at, "checks": task.case.metadata_.get("checks") or [],
+        "decisions": workflow.allowed_decisions(rt, session, current_actor(), task) if with_decisions else [],
+    }
+
+
+@api.get("/case-types")
+@api.auth_required(token_auth)
+@api.output(CaseTypeList)
+@api.doc(summary="Installed case types with their fields and steps (to build forms)")
+def case_types() -> dict[str, Any]:
+    return {"items": [t.describe() for _, t in sorted(_rt().registry.types.items())]}
+
+
+@api.get("/inbox")
+@api.auth_required(token_auth)
+@api.input(InboxQuery, location="query", arg_name="query")
+@api.output(InboxOut)
+@api.doc(summary="Open tasks the caller may act on, soonest due first")
+def inbox(query: dict[str, Any]) -> dict[str, Any]:
+    rt = _rt()
+    offset, limit = query.pop("offset"), query.pop("limit")
+    with rt.db.read() as session:
+        rows, total, counts = workflow.inbox(session, current_actor(), workflow.InboxFilter(**query),
+                                             offset=offset, limit=limit)
+        return {"items": [task_view(rt, session, t) for t in rows], "total": total, "counts": counts,
+                "offset": offset, "limit": limit}
+
+
+@api.post("/tasks/<int:task_id>/claim")
+@api.auth_required(token_auth)
+@api.doc(summary="Take a task so colleagues do not work on it twice", responses=[204])
+def claim(task_id: int) -> tuple[str, int]:
+    workflow.claim_task(_rt(), current_actor(), task_id)
+    return "", 204
+
+
+@api.post("/tasks/<int:task_id>/release")
+@api.auth_required(token_auth)
+@api.doc(summary="Give a claimed task back to the unit", responses=[204])
+def release(task_id: int) -> tuple[str, int]:
+    workflow.release_task(_rt(), current_actor(), task_id)
+    return "", 204
+
+
+@api.post("/tasks/<int:task_id>/complete")
+@api.auth_required(token_auth)
+@api.input(CompleteIn, arg_name="body")
+@api.output(CompleteOut)
+@api.doc(summary="Decide a task (a comment is required for reject and return)")
+def complete(task_id: int, body: dict[str, Any]) -> Any:
+    return workflow.complete_task(_rt(), current_actor(), task_id, body["decision"], body["comment"])
+
+
+@api.get("/cases/<int:case_id>/workflow")
+@api.auth_required(token_auth)
+@api.output(WorkflowOut)
+@api.doc(summary="Current step(s), the caller's allowed decisions, and the history")
+def case_workflow(case_id: int) -> dict[str, Any]:
+    rt = _rt()
+    with rt.db.read() as session:
+        instance, tasks, events = workflow.workflow_of(session, current_actor(), case_id)
+        return {"case_id": case_id, "case_type": instance.case_type if instance else None,
+                "status": instance.status if instance else None,
+                "current_step": instance.current_step if instance else None,
+                "open_tasks": [task_view(rt, session, t) for t in tasks if t.status == "open"],
+                "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
+                             "decision": e.decision, "comment": e.comment} for e in events]}
+
+
+@api.put("/me/deputies")
+@api.auth_required(token_auth)
+@api.input(DeputiesIn, arg_name="body")
+@api.output(DeputiesOut)
+@api.doc(summary="Set who acts for me, and when (replaces the list)")
+def put_deputies(body: dict[str, Any]) -> dict[str, Any]:
+    periods = [workflow.DeputyPeriod(d["user"], d["starts_on"], d["ends_on"]) for d in body["deputies"]]
+    with _rt().db.write() as session:
+        workflow.set_deputies(session, current_actor(), periods)
+    return {"deputies": [{"user": p.username, "from": p.starts_on.isoformat(), "to": p.ends_on.isoformat()}
+                         for p in periods]}
