@@ -15,6 +15,7 @@ from eakte.runtime import Runtime
 def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
     if check_schema:
         rt.db.require_current_schema()
+    rt.registry  # noqa: B018 - load and validate the case types now: a broken one stops the start, named
     app = APIFlask("eakte", title="eakte API", version=__version__, spec_path="/api/v1/openapi.json",
                    docs_path="/api/v1/docs")
     app.config.update(

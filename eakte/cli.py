@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn
@@ -19,8 +20,9 @@ from eakte.runtime import Runtime
 from eakte.services import audit, cases, documents, fileplan, identity, integrity
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 from storage import BlobStoreError
+from workflows.definition import DefinitionError
 
-_KNOWN_ERRORS = (EakteError, ConfigError, SchemaOutdated, BlobStoreError, OSError)
+_KNOWN_ERRORS = (EakteError, ConfigError, SchemaOutdated, BlobStoreError, DefinitionError, OSError)
 
 
 class Cli(click.Group):
@@ -137,11 +139,23 @@ def _serve(rt: Runtime, host: str, port: int, banner: Callable[[str], None] | No
     server = create_server(app, host=host, port=port, threads=rt.settings.server.threads,
                            max_request_body_size=rt.settings.ingest.max_size_mb * 1024 * 1024 * 2)
     url = f"http://{host}:{server.effective_port}"  # type: ignore[union-attr]
+    # The embedded default needs no separate worker: jobs run in this process.
+    consumer = rt.jobs.consumer() if rt.settings.jobs.in_process and not rt.jobs.huey.immediate else None
+    if consumer:
+        consumer.start()
+    signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on SIGTERM too: let running jobs finish
     (banner or (lambda u: click.echo(f"eakte listening on {u}  (Ctrl+C stops)")))(url)
     try:
         server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        if consumer:
+            consumer.stop_and_wait()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command()
@@ -172,6 +186,58 @@ def demo(ctx: click.Context, host: str, port: int, seed_only: bool) -> None:
     _serve(rt, host, port, banner)
 
 
+@main.command()
+@click.option("--workers", type=int, help="Worker threads (default from config: jobs.workers).")
+@click.pass_context
+def worker(ctx: click.Context, workers: int | None) -> None:
+    """Run background jobs (text extraction, escalation, hooks) until stopped."""
+    rt = runtime(ctx)
+    if rt.settings.jobs.backend == "immediate":
+        fail("jobs.backend is 'immediate': jobs run inline, there is nothing for a worker to do")
+    rt.db.require_current_schema()
+    rt.registry  # noqa: B018 - refuse to start on a broken case type, as the server does
+    click.echo(f"eakte worker: {rt.settings.jobs.backend} queue, {workers or rt.settings.jobs.workers} threads")
+    rt.jobs.huey.create_consumer(workers=workers or rt.settings.jobs.workers, worker_type="thread").run()
+
+
+@main.command("case-types")
+@click.pass_context
+def case_types(ctx: click.Context) -> None:
+    """List the installed case types with their steps."""
+    for key, ct in sorted(runtime(ctx).registry.types.items()):
+        steps = " → ".join(s.key for s in ct.steps) or "(no workflow)"
+        click.echo(f"{key:20} {ct.label_de} / {ct.label_en}: {steps}")
+
+
+@main.group()
+def invoices() -> None:
+    """Invoice approval (Rechnungsworkflow)."""
+
+
+@invoices.command("export-payments")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--user", "username", required=True, help="The cash-office clerk who exports.")
+@click.option("--execution-date", type=click.DateTime(formats=["%Y-%m-%d"]), help="Requested execution date.")
+@click.pass_context
+def invoices_export(ctx: click.Context, out_dir: Path, username: str, execution_date: dt.datetime | None) -> None:
+    """Write released invoices as CSV and SEPA pain.001 into OUT_DIR and mark them exported."""
+    from eakte.services import invoices as invoice_service
+    rt = runtime(ctx)
+    actor = user_actor(rt, username)
+    result = invoice_service.export_payments(rt, actor, execution_date.date() if execution_date else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind in ("csv", "pain001") if result.pain001_key else ("csv",):
+        name, _mime, stream = invoice_service.export_file(rt, actor, result.export_id, kind)
+        with stream, (out_dir / name).open("wb") as out:
+            while block := stream.read(1024 * 1024):
+                out.write(block)
+        written.append(str(out_dir / name))
+    click.echo(f"{result.count} invoices, {result.total} EUR: {', '.join(written)}")
+    for item in result.not_sepa:
+        click.echo(f"not in the SEPA file: {item['reference']}: {item['reason']}", err=True)
+
+
 # --- administration ---------------------------------------------------------------------------------------
 
 @main.group()
@@ -199,7 +265,7 @@ def user() -> None:
 @user.command("create")
 @click.argument("username")
 @click.option("--unit", "units", multiple=True, help="Unit code; pairs with the --role at the same position.")
-@click.option("--role", "roles", multiple=True, type=click.Choice(["clerk", "approver", "auditor", "admin"]))
+@click.option("--role", "roles", multiple=True, help="clerk, approver, auditor, admin, or a role a case type adds.")
 @click.option("--password", help="Password for the web UI (at least 8 characters).")
 @click.option("--display-name", default="")
 @click.option("--email")
@@ -212,7 +278,8 @@ def user_create(ctx: click.Context, username: str, units: tuple[str, ...], roles
     rt = runtime(ctx)
     with rt.db.write() as session:
         identity.create_user(session, cli_actor(), username, display_name=display_name, email=email,
-                             password=password, roles=[identity.UnitRole(u, r) for u, r in zip(units, roles)])
+                             password=password, roles=[identity.UnitRole(u, r) for u, r in zip(units, roles)],
+                             known_roles=rt.registry.roles)
     click.echo(f"User {username} created.")
 
 
