@@ -178,7 +178,9 @@ def demo(ctx: click.Context, host: str, port: int, seed_only: bool) -> None:
         click.echo(f"{'user':10} {'password':14} {'roles':38} API token")
         for login in logins:
             click.echo(f"{login.username:10} {login.password:14} {login.roles:38} {login.token}")
-        click.echo(f"\nTry: curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/cases\n")
+        click.echo(f"\nTry: curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/cases")
+        click.echo(f"     curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/inbox   "
+                   "(invoices wait for anna, oskar and bernd)\n")
 
     if seed_only:
         banner(f"http://{host}:{port}")

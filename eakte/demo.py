@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from dataclasses import dataclass
 
 from fpdf import FPDF
 from sqlalchemy import select
 
-from eakte.models import Unit
+from eakte.models import Task, Unit
 from eakte.runtime import Runtime
-from eakte.services import cases, documents, extraction, fileplan, identity
+from eakte.services import cases, documents, extraction, fileplan, identity, invoices, workflow
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 
 PASSWORD = "eakte-demo"
+DEMO_DATA = Path(__file__).parent / "demo_data"
 
 UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
          ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
@@ -23,6 +25,9 @@ USERS = [  # username, display name, [(unit, role)]
     ("olga", "Olga Weiß", [("32", "clerk")]),
     ("petra", "Petra Müller", [("11", "clerk")]),
     ("wilhelm", "Wilhelm Groß", [("50", "clerk"), ("50", "approver")]),
+    ("oskar", "Oskar Lehmann", [("32", "approver")]),
+    ("heidi", "Heidi Vogel", [("32", "approver"), ("32", "head_of_unit")]),
+    ("karl", "Karl Fischer", [("20", "clerk")]),
     ("rita", "Rita Brandt", [("14", "auditor")]),
     ("admin", "Administration", [("10", "admin")]),
 ]
@@ -76,11 +81,12 @@ def seed_demo(rt: Runtime) -> list[Login]:
                 identity.create_unit(session, operator, code, name)
             for username, display, roles in USERS:
                 identity.create_user(session, operator, username, display_name=display, password=PASSWORD,
-                                     roles=[identity.UnitRole(u, r) for u, r in roles])
+                                     roles=[identity.UnitRole(u, r) for u, r in roles], known_roles=rt.registry.roles)
             for code, title, years, disposal in FILE_PLAN:
                 fileplan.add_node(session, operator, code, title, years, disposal)
     if not seeded:
         _seed_cases(rt)
+        _seed_invoices(rt)
     logins = []
     with rt.db.write() as session:
         for username, _display, roles in USERS:
@@ -100,6 +106,35 @@ def _seed_cases(rt: Runtime) -> None:
                                             documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
             # The demo's documents should be searchable at once, before any job consumer runs.
             extraction.extract_version(rt, result.version.id)
+
+
+# Sample e-invoices and how far the demo takes each: (file, ordering unit, steps to decide as (user, decision)).
+INVOICES = [
+    ("01.01a-INVOICE_ubl.xml", "32", [("anna", "forward")]),                          # waits for oskar
+    ("01.08a-INVOICE_ubl.xml", "32", [("anna", "forward"), ("oskar", "approve")]),    # waits at rechnerisch
+    ("01.05a-INVOICE_ubl.xml", "32", []),                                             # waits at Rechnungseingang
+]
+
+
+def _seed_invoices(rt: Runtime) -> None:
+    for name, ordering_unit, steps in INVOICES:
+        actors = {}
+        with rt.db.read() as session:
+            for user in {"anna", *(u for u, _ in steps)}:
+                actors[user] = Actor(load_principal(session, identity.user_by_name(session, user)), "demo")
+        path = DEMO_DATA / name
+        with path.open("rb") as fh:
+            result = invoices.intake_invoice(rt, actors["anna"], documents.Upload(fh, name),
+                                             duplicate_reason="Demo")
+        with rt.db.write() as session:
+            cases.update_case(session, actors["anna"], result.case.id,
+                              cases.CaseChanges(metadata={"ordering_unit": ordering_unit}), rt.registry)
+        extraction.extract_version(rt, result.ingested.version.id)
+        for user, decision in steps:
+            with rt.db.read() as session:
+                task_id = session.execute(select(Task.id).where(Task.case_id == result.case.id,
+                                                                Task.status == "open")).scalar_one()
+            workflow.complete_task(rt, actors[user], task_id, decision)
 
 
 def demo_pdf(title: str, paragraphs: list[str], pages: int = 2) -> bytes:

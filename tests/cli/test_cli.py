@@ -159,18 +159,20 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
     env = {"EAKTE_DATA_DIR": str(tmp_path / "demo")}
     first = CliRunner().invoke(main, ["demo", "--seed-only"], env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
-    for user in ["anna", "bernd", "olga", "petra", "wilhelm", "rita", "admin"]:
+    for user in ["anna", "bernd", "olga", "petra", "wilhelm", "oskar", "heidi", "karl", "rita", "admin"]:
         assert user in first.output
     assert "http://127.0.0.1:8080" in first.output
     second = CliRunner().invoke(main, ["demo", "--seed-only"], env=env, catch_exceptions=False)
     assert second.exit_code == 0
     from eakte.config import load_settings
-    from eakte.models import Case, DocumentVersion
+    from eakte.models import Case, DocumentVersion, Task
     from eakte.runtime import Runtime
     from sqlalchemy import func, select
     rt = Runtime(load_settings(environ=env))
     with rt.db.read() as session:
-        assert session.execute(select(func.count()).select_from(Case)).scalar() == 6
+        assert session.execute(select(func.count()).select_from(Case)).scalar() == 9
+        steps = sorted(session.execute(select(Task.step).where(Task.status == "open")).scalars())
         statuses = set(session.execute(select(DocumentVersion.text_status)).scalars())
     rt.close()
     assert statuses == {"done"}
+    assert steps == ["eingang", "rechnerisch", "sachlich"]
