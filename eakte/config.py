@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,4 +238,3 @@ def _describe(kind: Any) -> str:
 
 __all__ = ["Settings", "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "JobsSettings",
            "load_settings", "MIB"]
-_ = types  # keep import for typing.get_type_hints of forward refs

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from fpdf import FPDF
 from sqlalchemy import select

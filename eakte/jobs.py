@@ -3,7 +3,7 @@ Services enqueue; jobs call services. Queued jobs survive a restart (the queue i
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
@@ -70,4 +70,3 @@ class _QuietConsumer(Consumer):
         self.scheduler.join(timeout)
 
 
-__all__ = ["Jobs", "Any"]

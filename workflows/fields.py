@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, Mapping
 
+from workflows.validators import iban_valid, leitweg_id_valid
+
 FieldKind = Literal["text", "integer", "money", "decimal", "date", "enum", "iban", "leitweg_id", "boolean", "list",
                     "unit"]
 CENT = Decimal("0.01")
@@ -162,26 +164,3 @@ def missing_required(fields: tuple[Field, ...], metadata: Mapping[str, Any],
                      names: tuple[str, ...] | None = None) -> list[str]:
     wanted = [f for f in fields if (f.name in names if names is not None else f.required)]
     return [f.name for f in wanted if metadata.get(f.name) in (None, "", [])]
-
-
-# --- check-digit validators (ISO 13616 IBAN, ISO 7064 MOD 97-10 Leitweg-ID) -------------------------------
-
-def _mod97(alnum: str) -> int:
-    return int("".join(str(int(ch, 36)) for ch in alnum)) % 97
-
-
-def iban_valid(value: str) -> bool:
-    s = re.sub(r"\s+", "", value or "").upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
-        return False
-    return _mod97(s[4:] + s[:4]) == 1
-
-
-_LEITWEG = re.compile(r"^(\d{2,12})(?:-([A-Za-z0-9]{1,30}))?-(\d{2})$")
-
-
-def leitweg_id_valid(value: str) -> bool:
-    s = (value or "").strip()
-    if not _LEITWEG.match(s):
-        return False
-    return _mod97(s.replace("-", "").upper()) == 1

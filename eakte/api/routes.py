@@ -11,9 +11,25 @@ from flask import Response, current_app, request, stream_with_context
 from sqlalchemy import select
 
 from eakte.api.auth import current_actor, token_auth
-from eakte.api.schemas import (AuditList, CaseIn, CaseList, CaseOut, CasePatch, CaseQuery, ContentQuery,
-                               DocumentList, DocumentOut, DocumentUpload, FilePlanIn, FilePlanList, FilePlanOut,
-                               IngestOut, MeOut, Paging, VersionUpload)
+from eakte.api.schemas import (
+    AuditList,
+    CaseIn,
+    CaseList,
+    CaseOut,
+    CasePatch,
+    CaseQuery,
+    ContentQuery,
+    DocumentList,
+    DocumentOut,
+    DocumentUpload,
+    FilePlanIn,
+    FilePlanList,
+    FilePlanOut,
+    IngestOut,
+    MeOut,
+    Paging,
+    VersionUpload,
+)
 from eakte.api.views import case_view, document_view, file_plan_view, version_view
 from eakte.models import Document, Unit, User
 from eakte.runtime import Runtime
@@ -23,7 +39,7 @@ from eakte.services.access import require_audit_reader
 api = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="eakte")
 
 
-def _rt() -> Runtime:
+def current_runtime() -> Runtime:
     return current_app.extensions["eakte"]
 
 
@@ -34,7 +50,7 @@ def _rt() -> Runtime:
 def me() -> dict[str, Any]:
     actor = current_actor()
     p = actor.principal
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(p.unit_ids))).scalars()}
         user = session.get(User, p.user_id)
         assert user is not None
@@ -52,7 +68,7 @@ def me() -> dict[str, Any]:
 @api.output(FilePlanOut, status_code=201)
 @api.doc(summary="Add a file plan node (admins)")
 def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
-    with _rt().db.write() as session:
+    with current_runtime().db.write() as session:
         node = fileplan.add_node(session, current_actor(), body["code"], body["title"], body["retention_years"],
                                  body["disposal"])
         codes = {n.id: n.code for n in fileplan.list_nodes(session)}
@@ -64,7 +80,7 @@ def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
 @api.output(FilePlanList)
 @api.doc(summary="The file plan (Aktenplan)")
 def list_file_plan() -> dict[str, Any]:
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         nodes = fileplan.list_nodes(session)
         codes = {n.id: n.code for n in nodes}
         return {"items": [file_plan_view(n, codes) for n in nodes]}
@@ -78,7 +94,7 @@ def list_file_plan() -> dict[str, Any]:
 @api.output(CaseOut, status_code=201)
 @api.doc(summary="Create a case; its reference is <file-plan code>/<number>/<year>")
 def create_case(body: dict[str, Any]) -> dict[str, Any]:
-    rt = _rt()
+    rt = current_runtime()
     with rt.db.write() as session:
         case = cases.create_case(session, current_actor(), cases.NewCase(**body), rt.registry)
         workflow.start_workflow(rt, session, current_actor(), case)
@@ -93,7 +109,7 @@ def create_case(body: dict[str, Any]) -> dict[str, Any]:
 def list_cases(query: dict[str, Any]) -> dict[str, Any]:
     offset, limit = query.pop("offset"), query.pop("limit")
     flt = cases.CaseFilter(title_contains=query.pop("q", None), **query)
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         rows, total = cases.list_cases(session, current_actor(), flt, offset=offset, limit=limit)
         return {"items": [case_view(c) for c in rows], "total": total, "offset": offset, "limit": limit}
 
@@ -103,7 +119,7 @@ def list_cases(query: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="One case")
 def get_case(case_id: int) -> dict[str, Any]:
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         return case_view(cases.get_case(session, current_actor(), case_id))
 
 
@@ -113,8 +129,8 @@ def get_case(case_id: int) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="Change title or metadata (clerks of the responsible unit)")
 def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    with _rt().db.write() as session:
-        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body), _rt().registry)
+    with current_runtime().db.write() as session:
+        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body), current_runtime().registry)
         return case_view(case)
 
 
@@ -123,7 +139,7 @@ def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="Close the case (z.d.A.); its retention period starts")
 def close_case(case_id: int) -> dict[str, Any]:
-    with _rt().db.write() as session:
+    with current_runtime().db.write() as session:
         return case_view(cases.close_case(session, current_actor(), case_id))
 
 
@@ -133,7 +149,7 @@ def close_case(case_id: int) -> dict[str, Any]:
 @api.output(AuditList)
 @api.doc(summary="The audit trail of a case, oldest first")
 def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         case = cases.get_case(session, current_actor(), case_id)
         require_audit_reader(current_actor().principal, case)
         events = audit.events_for_case(session, case.id, offset=query["offset"], limit=query["limit"])
@@ -147,7 +163,7 @@ def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentList)
 @api.doc(summary="The documents of a case")
 def list_documents(case_id: int) -> dict[str, Any]:
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         case = cases.get_case(session, current_actor(), case_id)
         rows = session.execute(select(Document).where(Document.case_id == case.id).order_by(Document.id)).scalars()
         return {"items": [document_view(d) for d in rows]}
@@ -161,7 +177,7 @@ def list_documents(case_id: int) -> dict[str, Any]:
 def upload_document(case_id: int, form: dict[str, Any]) -> dict[str, Any]:
     upload = form["file"]
     new = documents.NewDocument(title=form["title"], kind=form["kind"], document_date=form["document_date"])
-    result = documents.add_document(_rt(), current_actor(), case_id, new, _upload(upload))
+    result = documents.add_document(current_runtime(), current_actor(), case_id, new, _upload(upload))
     return _ingest_view(result)
 
 
@@ -171,7 +187,7 @@ def upload_document(case_id: int, form: dict[str, Any]) -> dict[str, Any]:
 @api.output(IngestOut, status_code=201)
 @api.doc(summary="Add a new version of a document")
 def upload_version(document_id: int, form: dict[str, Any]) -> dict[str, Any]:
-    result = documents.add_version(_rt(), current_actor(), document_id, _upload(form["file"]))
+    result = documents.add_version(current_runtime(), current_actor(), document_id, _upload(form["file"]))
     return _ingest_view(result)
 
 
@@ -180,7 +196,7 @@ def upload_version(document_id: int, form: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentOut)
 @api.doc(summary="A document with all its versions")
 def get_document(document_id: int) -> dict[str, Any]:
-    with _rt().db.read() as session:
+    with current_runtime().db.read() as session:
         return document_view(documents.get_document(session, current_actor(), document_id))
 
 
@@ -190,7 +206,7 @@ def get_document(document_id: int) -> dict[str, Any]:
 @api.doc(summary="The stored bytes of the current (or the given) version, streamed",
          responses={200: {"description": "the file", "content": {"application/octet-stream": {}}}})
 def get_content(document_id: int, query: dict[str, Any]) -> Response:
-    version, stream = documents.open_content(_rt(), current_actor(), document_id, query.get("version"))
+    version, stream = documents.open_content(current_runtime(), current_actor(), document_id, query.get("version"))
     headers = {"ETag": f'"{version.sha256}"', "Content-Disposition": content_disposition(version.filename),
                "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
                "Cache-Control": "private, no-cache"}

@@ -4,18 +4,13 @@ from __future__ import annotations
 from contextlib import closing
 from typing import Any, Iterator
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 
 from eakte.api.auth import current_actor, token_auth
-from eakte.api.routes import _upload, api, content_disposition
+from eakte.api.routes import _upload, api, content_disposition, current_runtime
 from eakte.api.schemas import IntakeOut, IntakeUpload, PaymentExportIn, PaymentExportOut
 from eakte.api.views import case_view, document_view, version_view
-from eakte.runtime import Runtime
 from eakte.services import documents, invoices
-
-
-def _rt() -> Runtime:
-    return current_app.extensions["eakte"]
 
 
 @api.post("/intake/invoice")
@@ -24,7 +19,7 @@ def _rt() -> Runtime:
 @api.output(IntakeOut, status_code=201)
 @api.doc(summary="Receive an invoice (XRechnung UBL/CII, ZUGFeRD/Factur-X PDF, plain PDF or scan)")
 def intake(form: dict[str, Any]) -> dict[str, Any]:
-    result = invoices.intake_invoice(_rt(), current_actor(), _upload(form["file"]), unit=form["unit"],
+    result = invoices.intake_invoice(current_runtime(), current_actor(), _upload(form["file"]), unit=form["unit"],
                                      duplicate_reason=form["duplicate_reason"])
     doc = result.ingested
     return {"case": case_view(result.case), "structured": result.structured,
@@ -39,7 +34,7 @@ def intake(form: dict[str, Any]) -> dict[str, Any]:
 @api.output(PaymentExportOut, status_code=201)
 @api.doc(summary="Export released invoices for payment (CSV and SEPA pain.001); marks them exported")
 def create_payment_export(body: dict[str, Any]) -> dict[str, Any]:
-    r = invoices.export_payments(_rt(), current_actor(), body["execution_date"])
+    r = invoices.export_payments(current_runtime(), current_actor(), body["execution_date"])
     base = f"/api/v1/invoices/payment-exports/{r.export_id}"
     return {"id": r.export_id, "count": r.count, "total": str(r.total), "csv": f"{base}/csv",
             "pain001": f"{base}/pain001" if r.pain001_key else None, "not_sepa": r.not_sepa}
@@ -49,7 +44,7 @@ def create_payment_export(body: dict[str, Any]) -> dict[str, Any]:
 @api.auth_required(token_auth)
 @api.doc(summary="Download an export's CSV or pain.001 file")
 def payment_export_file(export_id: int, kind: str) -> Response:
-    name, mime, stream = invoices.export_file(_rt(), current_actor(), export_id, kind)
+    name, mime, stream = invoices.export_file(current_runtime(), current_actor(), export_id, kind)
 
     def body() -> Iterator[bytes]:
         with closing(stream):

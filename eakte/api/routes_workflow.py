@@ -3,22 +3,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from eakte.api.auth import current_actor, token_auth
-from eakte.api.routes import api
-from eakte.api.schemas import (CaseTypeList, CompleteIn, CompleteOut, DeputiesIn, DeputiesOut, InboxOut,
-                               InboxQuery, WorkflowOut)
+from eakte.api.routes import api, current_runtime
+from eakte.api.schemas import (
+    CaseTypeList,
+    CompleteIn,
+    CompleteOut,
+    DeputiesIn,
+    DeputiesOut,
+    InboxOut,
+    InboxQuery,
+    WorkflowOut,
+)
 from eakte.clock import utcnow
 from eakte.models import Task, User
 from eakte.runtime import Runtime
 from eakte.services import workflow
-from sqlalchemy.orm import Session
-
-
-def _rt() -> Runtime:
-    return current_app.extensions["eakte"]
 
 
 def task_view(rt: Runtime, session: Session, task: Task, *, with_decisions: bool = True) -> dict[str, Any]:
@@ -45,7 +48,7 @@ def task_view(rt: Runtime, session: Session, task: Task, *, with_decisions: bool
 @api.output(CaseTypeList)
 @api.doc(summary="Installed case types with their fields and steps (to build forms)")
 def case_types() -> dict[str, Any]:
-    return {"items": [t.describe() for _, t in sorted(_rt().registry.types.items())]}
+    return {"items": [t.describe() for _, t in sorted(current_runtime().registry.types.items())]}
 
 
 @api.get("/inbox")
@@ -54,7 +57,7 @@ def case_types() -> dict[str, Any]:
 @api.output(InboxOut)
 @api.doc(summary="Open tasks the caller may act on, soonest due first")
 def inbox(query: dict[str, Any]) -> dict[str, Any]:
-    rt = _rt()
+    rt = current_runtime()
     offset, limit = query.pop("offset"), query.pop("limit")
     with rt.db.read() as session:
         rows, total, counts = workflow.inbox(session, current_actor(), workflow.InboxFilter(**query),
@@ -67,7 +70,7 @@ def inbox(query: dict[str, Any]) -> dict[str, Any]:
 @api.auth_required(token_auth)
 @api.doc(summary="Take a task so colleagues do not work on it twice", responses=[204])
 def claim(task_id: int) -> tuple[str, int]:
-    workflow.claim_task(_rt(), current_actor(), task_id)
+    workflow.claim_task(current_runtime(), current_actor(), task_id)
     return "", 204
 
 
@@ -75,7 +78,7 @@ def claim(task_id: int) -> tuple[str, int]:
 @api.auth_required(token_auth)
 @api.doc(summary="Give a claimed task back to the unit", responses=[204])
 def release(task_id: int) -> tuple[str, int]:
-    workflow.release_task(_rt(), current_actor(), task_id)
+    workflow.release_task(current_runtime(), current_actor(), task_id)
     return "", 204
 
 
@@ -85,7 +88,7 @@ def release(task_id: int) -> tuple[str, int]:
 @api.output(CompleteOut)
 @api.doc(summary="Decide a task (a comment is required for reject and return)")
 def complete(task_id: int, body: dict[str, Any]) -> Any:
-    return workflow.complete_task(_rt(), current_actor(), task_id, body["decision"], body["comment"])
+    return workflow.complete_task(current_runtime(), current_actor(), task_id, body["decision"], body["comment"])
 
 
 @api.get("/cases/<int:case_id>/workflow")
@@ -93,7 +96,7 @@ def complete(task_id: int, body: dict[str, Any]) -> Any:
 @api.output(WorkflowOut)
 @api.doc(summary="Current step(s), the caller's allowed decisions, and the history")
 def case_workflow(case_id: int) -> dict[str, Any]:
-    rt = _rt()
+    rt = current_runtime()
     with rt.db.read() as session:
         instance, tasks, events = workflow.workflow_of(session, current_actor(), case_id)
         return {"case_id": case_id, "case_type": instance.case_type if instance else None,
@@ -111,7 +114,7 @@ def case_workflow(case_id: int) -> dict[str, Any]:
 @api.doc(summary="Set who acts for me, and when (replaces the list)")
 def put_deputies(body: dict[str, Any]) -> dict[str, Any]:
     periods = [workflow.DeputyPeriod(d["user"], d["starts_on"], d["ends_on"]) for d in body["deputies"]]
-    with _rt().db.write() as session:
+    with current_runtime().db.write() as session:
         workflow.set_deputies(session, current_actor(), periods)
     return {"deputies": [{"user": p.username, "from": p.starts_on.isoformat(), "to": p.ends_on.isoformat()}
                          for p in periods]}

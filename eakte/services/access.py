@@ -1,9 +1,8 @@
 """Who may do what: every service asks here, and list queries take their filter from here."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import Iterable
 from zoneinfo import ZoneInfo
 

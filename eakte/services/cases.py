@@ -13,12 +13,17 @@ from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import CASE_STATUSES, Case, CaseCounter, FilePlanNode, Unit
 from eakte.services import audit
+from eakte.services.access import (
+    OFFICE_TZ,
+    Actor,
+    require_change_case,
+    require_create_in_unit,
+    require_view_case,
+    visible_cases_filter,
+)
 from workflows.definition import CaseType
 from workflows.fields import FieldError
 from workflows.registry import Registry
-from eakte.services.access import (OFFICE_TZ, Actor, require_change_case, require_create_in_unit, require_view_case,
-                                   visible_cases_filter)
-
 
 
 @dataclass(frozen=True)

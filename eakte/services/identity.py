@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound, Unauthorized
 from eakte.models import ApiToken, Membership, Unit, User
-from workflows.definition import CORE_ROLES
 from eakte.services import audit
 from eakte.services.access import Actor, Principal, load_principal
+from workflows.definition import CORE_ROLES
 
 TOKEN_PREFIX = "eak_"
 _hasher = PasswordHasher()

@@ -9,19 +9,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case as sql_case, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
 from eakte.db import after_commit
 from eakte.errors import Conflict, EakteError, Forbidden, Invalid, NotFound
-from eakte.models import Case, Deputy, Membership, Task, Unit, User, WorkflowEvent, WorkflowInstance
+from eakte.models import Case, Deputy, Task, Unit, User, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, Principal, require_view_case
 from workflows import engine
 from workflows.definition import Actor as EngineActor
-from workflows.definition import CaseType, Decision, HookContext
+from workflows.definition import CaseType, HookContext
 
 _REFUSALS: dict[str, type[EakteError]] = {"forbidden": Forbidden, "invalid": Invalid, "conflict": Conflict}
 
@@ -364,15 +365,3 @@ def escalate_overdue(rt: Runtime, now: dt.datetime) -> int:
                          details={"step": task.step, "due_at": task.due_at.isoformat() if task.due_at else None,
                                   "to_role": task.escalate_role})
     return len(overdue)
-
-
-def deciders_of(session: Session, case_id: int) -> dict[str, list[str]]:
-    rows = session.execute(select(Task.step, User.username).join(User, User.id == Task.decided_by)
-                           .where(Task.case_id == case_id, Task.status == "done")).all()
-    out: dict[str, list[str]] = {}
-    for step, name in rows:
-        out.setdefault(step, []).append(name)
-    return out
-
-
-_ = (Membership, Decision)

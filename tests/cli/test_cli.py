@@ -97,11 +97,12 @@ def test_bad_setting_is_named(tmp_path: Path) -> None:
 
 def test_storage_verify_and_gc_find_tampering(run, tmp_path: Path) -> None:
     _setup(run)
+    import io
+
     from eakte.config import load_settings
     from eakte.runtime import Runtime
     from eakte.services import cases, documents, identity
     from eakte.services.access import Actor, load_principal
-    import io
     rt = Runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, "anna")))
@@ -164,10 +165,11 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
     assert "http://127.0.0.1:8080" in first.output
     second = CliRunner().invoke(main, ["demo", "--seed-only"], env=env, catch_exceptions=False)
     assert second.exit_code == 0
+    from sqlalchemy import func, select
+
     from eakte.config import load_settings
     from eakte.models import Case, DocumentVersion, Task
     from eakte.runtime import Runtime
-    from sqlalchemy import func, select
     rt = Runtime(load_settings(environ=env))
     with rt.db.read() as session:
         assert session.execute(select(func.count()).select_from(Case)).scalar() == 9

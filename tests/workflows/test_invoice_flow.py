@@ -12,7 +12,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from eakte.app import create_app
-from eakte.models import Case, Document, Task
+from eakte.models import Case, Document
 from eakte.services import identity, workflow
 from tests.conftest import OPERATOR, TESTDATA, build_town, make_runtime
 from tests.helpers import pdf_bytes
@@ -304,4 +304,3 @@ def test_case_types_endpoint(env) -> None:
     assert bad_meta.status_code == 422 and "metadata.total_gross" in bad_meta.get_json()["detail"]
 
 
-_ = Task

@@ -25,6 +25,8 @@ from typing import Any, BinaryIO, TextIO
 
 from lxml import etree
 
+from workflows.validators import compact_iban, iban_valid
+
 __all__ = [
     "CSV_HEADER", "NAME_MAX", "PAIN001_NAMESPACE", "PAIN001_VERSION", "REMITTANCE_MAX", "Debtor", "InvalidAccount",
     "NotSepaPayable", "Payment", "check_sepa_payable", "normalize_bic", "normalize_iban", "sepa_text", "write_csv",
@@ -55,7 +57,6 @@ _TRANSLITERATION = str.maketrans({
 # Identifiers (MsgId, EndToEndId) are not transliterated: they must round-trip unchanged to reconcile the bank
 # statement, so anything outside the SEPA set is refused instead.
 _SEPA_ID = re.compile(r"[A-Za-z0-9/\-?:().,'+ ]{1,35}")
-_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _BIC = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")  # ISO 9362, as in the pain.001 XSD
 # Excel runs cells starting with these as formulas; supplier names and remittance text come from outside.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,16 +89,9 @@ def sepa_text(s: str, max_len: int) -> str:
 
 def normalize_iban(iban: str) -> str:
     """The IBAN without spaces in upper case; raises InvalidAccount unless it passes the ISO 13616 check."""
-    compact = "".join(iban.split()).upper()
-    if not _IBAN.fullmatch(compact) or not _iban_checksum_ok(compact):
+    if not iban_valid(iban):
         raise InvalidAccount(f"invalid IBAN {iban!r}")
-    return compact
-
-
-def _iban_checksum_ok(compact: str) -> bool:
-    # ISO 13616 / ISO 7064 MOD 97-10: country and check digits move to the end, letters count as 10..35.
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    return compact_iban(iban)
 
 
 def normalize_bic(bic: str | None) -> str | None:
