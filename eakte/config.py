@@ -68,6 +68,7 @@ class ServerSettings:
 class JobsSettings:
     backend: str = "sqlite"  # "sqlite" (queue file in the data directory), "redis", or "immediate" (inline)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    queue_name: str = "eakte"  # several installations may share one Redis under different names
     workers: int = 2  # consumer threads
     in_process: bool = True  # `eakte serve` and `eakte demo` run a consumer in-process
     retries: int = 3

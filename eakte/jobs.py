@@ -50,11 +50,11 @@ class Jobs:
 def _make_huey(rt: Runtime) -> Huey:
     s = rt.settings.jobs
     if s.backend == "immediate":
-        return MemoryHuey("eakte", immediate=True)
+        return MemoryHuey(s.queue_name, immediate=True)
     if s.backend == "redis":
-        return RedisHuey("eakte", url=s.redis_url)
+        return RedisHuey(s.queue_name, url=s.redis_url)
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("eakte", filename=str(rt.settings.data_dir / "jobs.db"))
+    return SqliteHuey(s.queue_name, filename=str(rt.settings.data_dir / "jobs.db"))
 
 
 class _QuietConsumer(Consumer):

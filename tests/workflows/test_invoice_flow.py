@@ -304,3 +304,23 @@ def test_case_types_endpoint(env) -> None:
     assert bad_meta.status_code == 422 and "metadata.total_gross" in bad_meta.get_json()["detail"]
 
 
+
+
+def test_cli_payment_export(env, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from eakte.cli import main
+    rt, town, client = env
+    case_id = intake(client, town, XR / "01.01a-INVOICE_ubl.xml").get_json()["case"]["id"]
+    for user, decision in [("anna", "forward"), ("otto", "approve"), ("anna", "approve"), ("ute", "approve"),
+                           ("kurt", "release")]:
+        assert decide(client, town, user, my_task(client, town, user, case_id)["id"], decision).status_code == 200
+    env_vars = {"EAKTE_DATA_DIR": str(rt.settings.data_dir), "EAKTE_DATABASE_URL": rt.settings.database_url,
+                "EAKTE_JOBS__BACKEND": "immediate", "EAKTE_CASE_TYPES__INVOICE__DEBTOR_BIC": "HELADEF1822"}
+    out = CliRunner().invoke(main, ["invoices", "export-payments", "--user", "kurt", "--out-dir", str(tmp_path)],
+                             env=env_vars)
+    assert out.exit_code == 0, out.output
+    files = sorted(p.suffix for p in tmp_path.iterdir() if p.name.startswith("zahlungen-"))
+    assert files == [".csv", ".xml"] and "1 invoices" in out.output
+    again = CliRunner().invoke(main, ["invoices", "export-payments", "--user", "kurt"], env=env_vars)
+    assert again.exit_code == 1 and "no released invoices" in again.stderr

@@ -129,3 +129,44 @@ def test_cli_lists_case_types_and_refuses_broken_settings(tmp_path) -> None:
     assert len(bad.stderr.strip().splitlines()) == 1
     immediate = CliRunner().invoke(main, ["worker"], env={**env, "EAKTE_JOBS__BACKEND": "immediate"})
     assert immediate.exit_code == 1 and "immediate" in immediate.stderr
+
+
+def test_jobs_through_redis(tmp_path) -> None:
+    import uuid
+
+    import redis
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    rt = make_runtime(tmp_path, f"sqlite:///{tmp_path / 'eakte.db'}")
+    rt.settings = replace(rt.settings, jobs=JobsSettings(backend="redis", queue_name=f"eakte-test-{uuid.uuid4().hex}"))
+    try:
+        build_town(rt)
+        anna = _actor(rt, "anna")
+        with rt.db.write() as session:
+            case = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry)
+        doc = documents.add_document(rt, anna, case.id, documents.NewDocument("Brief"),
+                                     documents.Upload(io.BytesIO(pdf_bytes()), "brief.pdf"))
+        assert len(rt.jobs.huey) == 1
+        rt.jobs.huey.execute(rt.jobs.huey.dequeue())
+        with rt.db.read() as session:
+            assert documents.get_document(session, anna, doc.document.id).versions[0].text_status == "done"
+    finally:
+        rt.jobs.huey.flush()
+        rt.close()
+
+
+def test_task_due_at_skonto_deadline_else_due_date() -> None:
+    import datetime as dt
+
+    from workflows.invoice.case_type import SkontoOrDueDate
+    rule = SkontoOrDueDate(10)
+    now = dt.datetime(2026, 11, 24, 8, 0)
+    skonto = [{"days": 14, "percent": "2.00", "deadline": "2026-12-01"}, {"days": 0, "percent": "0.00",
+                                                                         "deadline": "2026-11-25"}]
+    assert rule({"skonto": skonto, "due_date": "2026-12-24"}, now).date() == dt.date(2026, 12, 1)
+    assert rule({"skonto": [], "due_date": "2026-12-24"}, now).date() == dt.date(2026, 12, 24)
+    assert rule({"skonto": [{"percent": "2", "deadline": "2026-11-01"}], "due_date": "2026-12-24"},
+                now).date() == dt.date(2026, 12, 24)  # a Skonto deadline already past no longer counts
+    assert rule({}, now) == now + dt.timedelta(days=10)
