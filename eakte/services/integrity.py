@@ -7,7 +7,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from eakte.models import DocumentVersion
+from eakte.models import DocumentVersion, PaymentExport
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor
@@ -36,8 +36,19 @@ class GcReport:
 
 
 def referenced_keys(rt: Runtime) -> set[str]:
+    """Every blob a row points at: document versions and the files of payment exports."""
     with rt.db.read() as session:
-        return set(session.execute(select(DocumentVersion.blob_key).distinct()).scalars())
+        keys = set(session.execute(select(DocumentVersion.blob_key).distinct()).scalars())
+        for csv_key, pain_key in session.execute(select(PaymentExport.csv_key, PaymentExport.pain001_key)):
+            keys.update(k for k in (csv_key, pain_key) if k)
+        return keys
+
+
+def _is_referenced(rt: Runtime, key: str) -> bool:
+    with rt.db.read() as session:
+        return bool(session.execute(select(DocumentVersion.id).where(DocumentVersion.blob_key == key).limit(1)).first()
+                    or session.execute(select(PaymentExport.id).where(
+                        (PaymentExport.csv_key == key) | (PaymentExport.pain001_key == key)).limit(1)).first())
 
 
 def verify_storage(rt: Runtime, progress: Progress | None = None) -> VerifyReport:
@@ -67,10 +78,8 @@ def collect_garbage(rt: Runtime, actor: Actor, grace: dt.timedelta, *, dry_run: 
             report.kept_in_grace += 1
             continue
         # Re-check just before deleting: an upload of the same bytes may have referenced it meanwhile.
-        with rt.db.read() as session:
-            if session.execute(select(DocumentVersion.id).where(DocumentVersion.blob_key == info.key)
-                               .limit(1)).first():
-                continue
+        if _is_referenced(rt, info.key):
+            continue
         if dry_run:
             report.removed.append(info.key)
             continue

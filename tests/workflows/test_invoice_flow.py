@@ -324,3 +324,7 @@ def test_cli_payment_export(env, tmp_path) -> None:
     assert files == [".csv", ".xml"] and "1 invoices" in out.output
     again = CliRunner().invoke(main, ["invoices", "export-payments", "--user", "kurt"], env=env_vars)
     assert again.exit_code == 1 and "no released invoices" in again.stderr
+    # The export files are records too: gc keeps them, verify checks them.
+    gc = CliRunner().invoke(main, ["storage", "gc", "--grace-hours", "0"], env=env_vars)
+    assert gc.exit_code == 0 and "0 blobs removed" in gc.output
+    assert "All 3 blobs intact." in CliRunner().invoke(main, ["storage", "verify"], env=env_vars).output
