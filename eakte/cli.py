@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from eakte.config import ConfigError, load_settings
@@ -238,6 +238,65 @@ def invoices_export(ctx: click.Context, out_dir: Path, username: str, execution_
     click.echo(f"{result.count} invoices, {result.total} EUR: {', '.join(written)}")
     for item in result.not_sepa:
         click.echo(f"not in the SEPA file: {item['reference']}: {item['reason']}", err=True)
+
+
+@main.group("search")
+def search_group() -> None:
+    """The full-text index."""
+
+
+@search_group.command("reindex")
+@click.pass_context
+def search_reindex(ctx: click.Context) -> None:
+    """Rebuild the index from the database (in chunks: bounded memory)."""
+    from eakte.models import Document
+    from eakte.services import indexing
+    rt = runtime(ctx)
+    with rt.db.read() as session:
+        total = session.execute(select(func.count()).select_from(Document)).scalar_one()
+    with click.progressbar(length=total, label="Indexing documents", file=sys.stderr) as bar:
+        done = indexing.reindex(rt, progress=bar.update)
+    click.echo(f"{done} documents indexed.")
+
+
+@search_group.command("check")
+@click.pass_context
+def search_check(ctx: click.Context) -> None:
+    """Compare index and database; exits 1 on differences."""
+    from eakte.services import indexing
+    report = indexing.check(runtime(ctx))
+    for doc_id in report.missing[:50]:
+        click.echo(f"missing from the index: document {doc_id}", err=True)
+    for doc_id in report.stale[:50]:
+        click.echo(f"in the index but not in the database: document {doc_id}", err=True)
+    summary = (f"{report.in_database} documents in the database, {report.in_index} in the index, "
+               f"{len(report.missing)} missing, {len(report.stale)} stale, {report.pending} changes pending")
+    if not report.ok:
+        fail(summary + ": run `eakte search reindex`")
+    click.echo(summary + ".")
+
+
+@main.command("export")
+@click.option("--query", "query", help="Choose the cases by a search query.")
+@click.option("--case-id", "case_ids", type=int, multiple=True, help="Choose cases by id (repeatable).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--user", "username", required=True, help="The auditor (or admin) who exports.")
+@click.pass_context
+def export_(ctx: click.Context, query: str | None, case_ids: tuple[int, ...], out: Path, username: str) -> None:
+    """Export cases as a BagIt ZIP with files, metadata, audit trail and manifest."""
+    from eakte.services import exports
+    rt = runtime(ctx)
+    actor = user_actor(rt, username)
+    chosen = exports.select_cases(rt, actor, exports.ExportSelection(case_ids, query))
+    name, stream = exports.stream_bag(rt, actor, chosen)
+    written = 0
+    with out.open("wb") as fh, click.progressbar(length=len(chosen), label=f"Exporting {len(chosen)} cases",
+                                                  file=sys.stderr) as bar:
+        for chunk in stream:
+            fh.write(chunk)
+            written += len(chunk)
+        bar.update(len(chosen))
+    click.echo(f"{out}: {len(chosen)} cases, {written} bytes ({name}).")
 
 
 # --- administration ---------------------------------------------------------------------------------------

@@ -65,6 +65,13 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class SearchSettings:
+    backend: str = "whoosh"  # "whoosh" (index directory in the data directory) or "postgres" (needs PostgreSQL)
+    path: str = ""  # whoosh index directory; empty: <data_dir>/index
+    batch_size: int = 500  # outbox rows indexed per batch
+
+
+@dataclass(frozen=True)
 class JobsSettings:
     backend: str = "sqlite"  # "sqlite" (queue file in the data directory), "redis", or "immediate" (inline)
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -83,6 +90,7 @@ class Settings:
     ingest: IngestSettings = field(default_factory=IngestSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     # Per case type, handed to its factory: e.g. [case_types.invoice] receipt_unit = "20"
     case_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -100,6 +108,7 @@ _ALLOWED_CHOICES = {
     ("storage", "addressing_style"): {"auto", "path", "virtual"},
     ("storage", "object_lock_mode"): {"", "GOVERNANCE", "COMPLIANCE"},
     ("jobs", "backend"): {"sqlite", "redis", "immediate"},
+    ("search", "backend"): {"whoosh", "postgres"},
 }
 _ENV_ALIASES = {"EAKTE_DATABASE_URL": ("database", "url")}
 

@@ -276,3 +276,17 @@ class InvoicePayment(Base):
     __tablename__ = "invoice_payments"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     export_id: Mapped[int] = mapped_column(ForeignKey("payment_exports.id"), index=True)
+
+
+# --- search -------------------------------------------------------------------------------------------------
+
+class SearchOutbox(Base):
+    """Index changes, written in the same transaction as the record change; a job drains them into the index.
+    A row names a document, or a case (all its documents: a case's title, status or metadata changed)."""
+
+    __tablename__ = "search_outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(Id)
+    case_id: Mapped[int | None] = mapped_column(Id)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,14 +1,29 @@
 """Finding records: the `SearchIndex` interface that the whoosh and PostgreSQL backends implement.
 
 Backends take plain dataclasses and return ids, snippets and facets; they know nothing of SQLAlchemy sessions
-or Flask. The caller's permissions travel into every query as an `AccessFilter`, so totals, facets and snippets
-only ever count what the caller may see.
+(the PostgreSQL backend gets an Engine) or Flask. The caller's permissions travel into every query as an
+`AccessFilter` and are part of the query itself, so totals, facets and snippets only ever count what the caller
+may see.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Iterable, Literal, Protocol, Sequence
+
+from search.ast import Node
+
+FACETS = ("case_type", "unit", "year", "kind", "status")
+
+
+class QueryError(ValueError):
+    """A malformed query; `message` says what is wrong and where (shown to the user as a 400)."""
+
+    def __init__(self, message: str, message_de: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_de = message_de
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -17,28 +32,56 @@ class IndexedDocument:
 
     document_id: int
     case_id: int
-    case_reference: str
+    reference: str  # the case's reference, e.g. 20.30/0042/2026
     case_title: str
     case_type: str
-    unit: str
+    unit: str  # code of the responsible unit
     file_plan_code: str
-    status: str
+    status: str  # the case's status: open / closed
     title: str
     kind: str
     mime_type: str
     text: str
     document_date: dt.date | None = None
-    created_at: dt.datetime | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    created_at: dt.datetime | None = None  # the document's; also gives the facet "year"
+    metadata: dict[str, str] = field(default_factory=dict)  # case metadata, values as strings
 
 
 @dataclass(frozen=True)
 class AccessFilter:
-    """What the caller may see: everything, or the cases of these units (minus restricted case types)."""
+    """What the caller may see, built fresh for every query from their current memberships.
+
+    A document is visible when (all_units or its unit in `units` or its case in `case_ids`) and, for a case type
+    in `restricted_types`, only when its unit is in `restricted_units` (e.g. personnel files: the personnel
+    unit only, whatever else the caller may see).
+    """
 
     all_units: bool = False
     units: frozenset[str] = frozenset()
-    hidden_case_types: frozenset[str] = frozenset()
+    case_ids: frozenset[int] = frozenset()
+    restricted_types: frozenset[str] = frozenset()
+    restricted_units: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Filters:
+    case_type: str | None = None
+    unit: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    date_from: dt.date | None = None  # on created_at (inclusive)
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: Node
+    access: AccessFilter
+    filters: Filters = Filters()
+    sort: Literal["relevance", "date"] = "relevance"
+    offset: int = 0
+    limit: int = 20
+    facets: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,19 +89,25 @@ class Hit:
     document_id: int
     case_id: int
     score: float
-    snippet: str  # HTML-escaped, with <mark> around matches
+    snippet: str  # HTML-escaped text with <mark>…</mark> around matches
 
 
 @dataclass(frozen=True)
 class Page:
     hits: Sequence[Hit]
-    total: int
-    facets: dict[str, dict[str, int]]
+    total: int  # exact, within the access filter
+    facets: dict[str, dict[str, int]]  # FACETS → value → count, within the access filter and the query
 
 
 class SearchIndex(Protocol):
-    def index(self, docs: Iterable[IndexedDocument]) -> None: ...
+    def index(self, docs: Iterable[IndexedDocument]) -> None:
+        """Add or replace (by document_id)."""
 
     def delete(self, document_ids: Iterable[int]) -> None: ...
 
-    def search(self, query: str, access: AccessFilter, *, offset: int = 0, limit: int = 20) -> Page: ...
+    def search(self, request: SearchRequest) -> Page: ...
+
+    def document_ids(self) -> Iterable[int]:
+        """Every indexed id (for `eakte search check`)."""
+
+    def clear(self) -> None: ...

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.api.auth import current_actor, token_auth
@@ -19,16 +18,20 @@ from eakte.api.schemas import (
     WorkflowOut,
 )
 from eakte.clock import utcnow
-from eakte.models import Task, User
+from eakte.models import Task
 from eakte.runtime import Runtime
 from eakte.services import workflow
 
 
-def task_view(rt: Runtime, session: Session, task: Task, *, with_decisions: bool = True) -> dict[str, Any]:
+def task_views(rt: Runtime, session: Session, tasks: list[Task]) -> list[dict[str, Any]]:
+    ctx = workflow.page_context(session, current_actor(), tasks)
+    return [task_view(rt, ctx, t) for t in tasks]
+
+
+def task_view(rt: Runtime, ctx: workflow.PageContext, task: Task) -> dict[str, Any]:
     case_type = rt.registry.get(task.case_type)
     step = case_type.step(task.step) if case_type else None
-    names = dict(session.execute(select(User.id, User.username).where(
-        User.id.in_([i for i in (task.claimed_by, task.decided_by) if i]))).all())
+    names = ctx.names
     now = utcnow()
     return {
         "id": task.id, "case_id": task.case_id, "case_reference": task.case.reference,
@@ -39,7 +42,7 @@ def task_view(rt: Runtime, session: Session, task: Task, *, with_decisions: bool
         "escalated": task.escalated_at is not None, "claimed_by": names.get(task.claimed_by),
         "decision": task.decision, "comment": task.comment, "decided_by": names.get(task.decided_by),
         "decided_at": task.decided_at, "checks": task.case.metadata_.get("checks") or [],
-        "decisions": workflow.allowed_decisions(rt, session, current_actor(), task) if with_decisions else [],
+        "decisions": workflow.allowed_decisions(rt, ctx, task),
     }
 
 
@@ -62,7 +65,7 @@ def inbox(query: dict[str, Any]) -> dict[str, Any]:
     with rt.db.read() as session:
         rows, total, counts = workflow.inbox(session, current_actor(), workflow.InboxFilter(**query),
                                              offset=offset, limit=limit)
-        return {"items": [task_view(rt, session, t) for t in rows], "total": total, "counts": counts,
+        return {"items": task_views(rt, session, rows), "total": total, "counts": counts,
                 "offset": offset, "limit": limit}
 
 
@@ -102,7 +105,7 @@ def case_workflow(case_id: int) -> dict[str, Any]:
         return {"case_id": case_id, "case_type": instance.case_type if instance else None,
                 "status": instance.status if instance else None,
                 "current_step": instance.current_step if instance else None,
-                "open_tasks": [task_view(rt, session, t) for t in tasks if t.status == "open"],
+                "open_tasks": task_views(rt, session, [t for t in tasks if t.status == "open"]),
                 "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
                              "decision": e.decision, "comment": e.comment} for e in events]}
 

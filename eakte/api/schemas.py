@@ -297,3 +297,48 @@ class PaymentExportOut(Schema):
     csv = fields.String()
     pain001 = fields.String(allow_none=True)
     not_sepa = fields.List(fields.Dict())
+
+
+# --- search -----------------------------------------------------------------------------------------------
+
+class SearchQuery(Paging):
+    q = fields.String(load_default="", metadata={"description": 'words, "phrases", AND/OR/NOT, field:value, '
+                                                               "created_at:[2026-01-01 TO 2026-03-31], prefix*"})
+    case_type = fields.String()
+    unit = fields.String()
+    status = fields.String(validate=validators.OneOf(["open", "closed"]))
+    kind = fields.String()
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    sort = fields.String(load_default="relevance", validate=validators.OneOf(["relevance", "date"]))
+    limit = fields.Integer(load_default=20, validate=validators.Range(min=1, max=200))
+
+
+class SearchHitOut(Schema):
+    document_id = fields.Integer()
+    case_id = fields.Integer()
+    reference = fields.String()
+    case_title = fields.String()
+    case_type = fields.String()
+    title = fields.String()
+    kind = fields.String()
+    score = fields.Float()
+    snippet = fields.String(metadata={"description": "HTML-escaped, matches in <mark>"})
+
+
+class SearchOut(Schema):
+    items = fields.List(fields.Nested(SearchHitOut))
+    total = fields.Integer()
+    facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+class ExportIn(Strict):
+    case_ids = fields.List(fields.Integer(), load_default=list)
+    q = fields.String(load_default=None, metadata={"description": "choose the cases by a search query instead"})
+    case_type = fields.String(load_default=None)
+    unit = fields.String(load_default=None)
+    status = fields.String(load_default=None)
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")

@@ -39,14 +39,25 @@ def _case_state(case: Case) -> engine.CaseState:
 
 
 def _task_states(session: Session, instance_id: int) -> tuple[list[engine.TaskState], dict[str, frozenset[int]]]:
-    rows = session.execute(select(Task).where(Task.instance_id == instance_id).order_by(Task.id)).scalars().all()
-    states = [engine.TaskState(t.id, t.step, t.unit.code, t.role, t.status, t.decision, t.decided_by)  # type: ignore[arg-type]
-              for t in rows]
-    deciders: dict[str, set[int]] = {}
-    for t in rows:
-        if t.status == "done" and t.decided_by is not None:
-            deciders.setdefault(t.step, set()).add(t.decided_by)
-    return states, {k: frozenset(v) for k, v in deciders.items()}
+    states, deciders = _states_for(session, [instance_id])
+    return states.get(instance_id, []), deciders.get(instance_id, {})
+
+
+def _states_for(session: Session, instance_ids: list[int]) -> tuple[dict[int, list[engine.TaskState]],
+                                                                     dict[int, dict[str, frozenset[int]]]]:
+    """The engine's view of every task of these workflows, in one query (an inbox page shows many)."""
+    rows = session.execute(
+        select(Task.id, Task.instance_id, Task.step, Unit.code, Task.role, Task.status, Task.decision,
+               Task.decided_by).join(Unit, Unit.id == Task.unit_id)
+        .where(Task.instance_id.in_(instance_ids)).order_by(Task.id)).all()
+    states: dict[int, list[engine.TaskState]] = {}
+    deciders: dict[int, dict[str, set[int]]] = {}
+    for task_id, instance_id, step, unit, role, status, decision, decided_by in rows:
+        states.setdefault(instance_id, []).append(engine.TaskState(task_id, step, unit, role, status, decision,
+                                                                   decided_by))
+        if status == "done" and decided_by is not None:
+            deciders.setdefault(instance_id, {}).setdefault(step, set()).add(decided_by)
+    return states, {i: {k: frozenset(v) for k, v in d.items()} for i, d in deciders.items()}
 
 
 def _unit_codes(session: Session, ids: set[int]) -> dict[int, str]:
@@ -277,23 +288,43 @@ def inbox(session: Session, actor: Actor, flt: InboxFilter, *, offset: int, limi
     if flt.overdue is not None:
         base = base.where(Task.due_at < now) if flt.overdue else base.where(or_(Task.due_at.is_(None),
                                                                                  Task.due_at >= now))
-    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    unfiltered = flt.case_type is None and flt.step is None and flt.overdue is None
+    total = sum(counts.values()) if unfiltered else \
+        session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     rows = session.execute(base.order_by(sql_case((Task.due_at.is_(None), 1), else_=0), Task.due_at, Task.id)
                            .offset(offset).limit(limit)).scalars().all()
     return list(rows), total, counts
 
 
-def allowed_decisions(rt: Runtime, session: Session, actor: Actor, task: Task) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class PageContext:
+    """What rendering a list of tasks needs, loaded once for the whole list rather than per row."""
+
+    actor: Actor
+    engine_actor: EngineActor
+    states: dict[int, list[engine.TaskState]]
+    deciders: dict[int, dict[str, frozenset[int]]]
+    names: dict[int, str]
+
+
+def page_context(session: Session, actor: Actor, tasks: list[Task]) -> PageContext:
+    states, deciders = _states_for(session, sorted({t.instance_id for t in tasks})) if tasks else ({}, {})
+    user_ids = {i for t in tasks for i in (t.claimed_by, t.decided_by) if i}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) \
+        if user_ids else {}
+    return PageContext(actor, _engine_actor(session, actor.principal), states, deciders, names)
+
+
+def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[str, Any]]:
     """The decisions of the task's step, each with whether the caller may take it and why not."""
     case_type = rt.registry.get(task.case_type)
     if case_type is None or task.status != "open":
         return []
-    states, deciders = _task_states(session, task.instance_id)
-    state = next(s for s in states if s.id == task.id)
-    acting = may_act(actor.principal, task)
+    state = next(s for s in ctx.states[task.instance_id] if s.id == task.id)
+    acting = may_act(ctx.actor.principal, task)
     out = []
-    for decision, refusal in engine.allowed_decisions(case_type, _case_state(task.case), state,
-                                                      _engine_actor(session, actor.principal), deciders):
+    for decision, refusal in engine.allowed_decisions(case_type, _case_state(task.case), state, ctx.engine_actor,
+                                                      ctx.deciders.get(task.instance_id, {})):
         reason = None if acting else ("not your task", "nicht Ihre Aufgabe")
         if reason is None and refusal is not None:
             reason = (refusal.message, refusal.message_de)
