@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eakte import __version__
 from eakte.api.errors import register_error_handlers
-from eakte.api import routes_invoices, routes_workflow  # noqa: F401  (they register on the blueprint)
+from eakte.api import routes_invoices, routes_search, routes_workflow  # noqa: F401  (they register on the blueprint)
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime

@@ -55,6 +55,16 @@ class Database:
         writer = self.engine.execution_options(eakte_write=True)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
+        self._commit_listeners: list[Callable[[dict[str, object]], None]] = []
+        event.listen(self._write, "after_commit", self._notify_commit)
+
+    def on_commit(self, listener: Callable[[dict[str, object]], None]) -> None:
+        """Call `listener(session.info)` after every committed write transaction."""
+        self._commit_listeners.append(listener)
+
+    def _notify_commit(self, session: Session) -> None:
+        for listener in self._commit_listeners:
+            listener(session.info)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

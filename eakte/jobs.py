@@ -24,6 +24,7 @@ class Jobs:
         retry = {"retries": s.retries, "retry_delay": s.retry_delay_s}
         self.extract_text = self.huey.task(name="extract_text", **retry)(self._extract_text)
         self.run_hooks = self.huey.task(name="run_hooks", **retry)(self._run_hooks)
+        self.drain_search_outbox = self.huey.task(name="drain_search_outbox", **retry)(self._drain)
         self.periodic = self.huey.periodic_task(crontab(minute="*"), name="periodic")(self._periodic)
 
     # Job bodies: thin, everything real lives in services.
@@ -36,11 +37,16 @@ class Jobs:
         from eakte.services import workflow
         workflow.run_enter_hooks(self.rt, case_id, step)
 
+    def _drain(self) -> int:
+        from eakte.services import indexing
+        return indexing.drain(self.rt)
+
     def _periodic(self) -> dict[str, int]:
-        from eakte.services import extraction, workflow
+        from eakte.services import extraction, indexing, workflow
         escalated = workflow.escalate_overdue(self.rt, utcnow())
         requeued = extraction.requeue_stale(self.rt)
-        return {"escalated": escalated, "requeued": requeued}
+        indexed = indexing.drain(self.rt)  # picks up what a lost drain job left behind
+        return {"escalated": escalated, "requeued": requeued, "indexed": indexed}
 
     def consumer(self, workers: int | None = None) -> Consumer:
         return _QuietConsumer(self.huey, workers=workers or self.rt.settings.jobs.workers, worker_type="thread",

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eakte.config import MIB, Settings
+from eakte.errors import ConfigError
 from eakte.db import Database
 from eakte.extraction import TextExtractor
 from storage import BlobStore, LocalBlobStore, ObjectLockDefaults, S3BlobStore, S3Settings
+from search import SearchIndex
 from workflows.registry import Registry, load_registry
 
 if TYPE_CHECKING:
@@ -24,8 +26,15 @@ class Runtime:
     def db(self) -> Database:
         if self.settings.database.url == "":
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Database(self.settings.database_url, pool_size=self.settings.database.pool_size,
-                        echo=self.settings.database.echo)
+        db = Database(self.settings.database_url, pool_size=self.settings.database.pool_size,
+                      echo=self.settings.database.echo)
+        db.on_commit(self._after_commit)
+        return db
+
+    def _after_commit(self, info: dict[str, object]) -> None:
+        # Records changed in a way the index must learn of: let the indexer job drain the outbox now.
+        if info.pop("eakte_search_dirty", False):
+            self.jobs.drain_search_outbox()
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -55,6 +64,19 @@ class Runtime:
     def jobs(self) -> Jobs:
         from eakte.jobs import Jobs
         return Jobs(self)
+
+    @cached_property
+    def search_index(self) -> SearchIndex:
+        s = self.settings.search
+        if s.backend == "postgres":
+            if self.db.is_sqlite:
+                raise ConfigError("search.backend: 'postgres' needs database.url to point at PostgreSQL")
+            from search.postgres_index import PostgresIndex
+            index = PostgresIndex(self.db.engine)
+            index.ensure_schema()
+            return index
+        from search.whoosh_index import WhooshIndex
+        return WhooshIndex(Path(s.path) if s.path else self.settings.data_dir / "index")
 
     @cached_property
     def registry(self) -> Registry:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import CASE_STATUSES, Case, CaseCounter, FilePlanNode, Unit
-from eakte.services import audit
+from eakte.services import audit, indexing
 from eakte.services.access import (
     OFFICE_TZ,
     Actor,
@@ -127,6 +127,7 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
     if changed:
         case.updated_at = utcnow()
         audit.record(session, actor, "case.update", "case", case.id, case_id=case.id, details=changed)
+        indexing.case_changed(session, case.id)
     return case
 
 
@@ -138,6 +139,7 @@ def close_case(session: Session, actor: Actor, case_id: int) -> Case:
     case.updated_at = utcnow()
     audit.record(session, actor, "case.close", "case", case.id, case_id=case.id,
                  details={"closed_at": case.closed_at.isoformat()})
+    indexing.case_changed(session, case.id)
     return case
 
 

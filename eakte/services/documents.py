@@ -25,7 +25,7 @@ from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
 from eakte.models import Case, Document, DocumentVersion
 from eakte.runtime import Runtime
-from eakte.services import audit
+from eakte.services import audit, indexing
 from eakte.services.access import Actor, require_change_case, require_view_case
 from storage import BlobRef
 
@@ -85,6 +85,7 @@ def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new
     audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
                  details={"title": title, "kind": kind, **_version_details(version, blob.created)})
     _extract_after_commit(rt, session, version)
+    indexing.document_changed(session, document.id)
     return Ingested(document, version, not blob.created)
 
 
@@ -107,6 +108,7 @@ def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> 
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
             _extract_after_commit(rt, session, version)
+    indexing.document_changed(session, document.id)
     return Ingested(document, version, not blob.created)
 
 

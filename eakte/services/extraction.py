@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from eakte.clock import utcnow
 from eakte.models import DocumentVersion, ExtractedText
 from eakte.runtime import Runtime
+from eakte.services import indexing
 
 STALE_AFTER = dt.timedelta(minutes=10)
 
@@ -21,7 +22,7 @@ def extract_version(rt: Runtime, version_id: int) -> str:
         version = session.get(DocumentVersion, version_id)
         if version is None or version.text_status != "pending":
             return "skipped"
-        blob_key, mime = version.blob_key, version.mime_type
+        blob_key, mime, document_id = version.blob_key, version.mime_type, version.document_id
     # The sandbox reads a path; the blob may live in S3, so copy it (streaming) to a private temp file.
     with tempfile.NamedTemporaryFile(dir=rt.tmp_dir, prefix="extract-") as tmp:
         with rt.blobs.open(blob_key) as src:  # a storage error propagates: the job is retried
@@ -34,6 +35,7 @@ def extract_version(rt: Runtime, version_id: int) -> str:
             .values(text_status=result.status, text_error=result.error or None)).rowcount
         if changed and result.status == "done" and result.text:
             session.add(ExtractedText(version_id=version_id, text=result.text))
+            indexing.document_changed(session, document_id)
     return result.status
 
 

@@ -1,0 +1,181 @@
+"""The auditors' export: a set of cases as a ZIP in BagIt layout (RFC 8493), streamed, never built in memory.
+
+Payload per case: the original file of every version, case and document metadata (JSON), the case's audit trail
+and workflow history; plus a CSV listing of all cases and documents. The manifest holds the SHA-256 of every
+payload file (for stored files the hash recorded at upload, so a corrupt blob makes the bag fail validation, as it
+should); the export itself is audited with the package's own SHA-256 once the last byte has gone out.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import select
+from zipstream import ZipStream
+
+from eakte import __version__
+from eakte.clock import utcnow
+from eakte.errors import Forbidden, Invalid
+from eakte.models import AuditEvent, Case, Document, WorkflowEvent, WorkflowInstance
+from eakte.runtime import Runtime
+from eakte.services import audit, search
+from eakte.services.access import Actor, require_view_case
+from search import Filters
+
+CHUNK = 1024 * 1024
+MAX_CASES = 10_000
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    case_ids: tuple[int, ...] = ()
+    query: str | None = None
+    filters: Filters = Filters()
+
+
+def select_cases(rt: Runtime, actor: Actor, selection: ExportSelection) -> list[int]:
+    p = actor.principal
+    if not (p.is_auditor or p.is_admin):
+        raise Forbidden("exports are for auditors and admins", detail_de="Exporte sind der Revision vorbehalten")
+    ids = set(selection.case_ids)
+    if selection.query is not None:
+        offset = 0
+        while True:
+            hits, page = search.search(rt, actor, selection.query, selection.filters, offset=offset, limit=200)
+            ids.update(h.case_id for h in hits)
+            offset += 200
+            if offset >= page.total or len(ids) > MAX_CASES:
+                break
+    if not ids:
+        raise Invalid("choose cases by case_ids or by a search query", field="case_ids")
+    if len(ids) > MAX_CASES:
+        raise Invalid(f"at most {MAX_CASES} cases per export", field="case_ids")
+    with rt.db.read() as session:
+        for case_id in ids:
+            require_view_case(p, session.get(Case, case_id))
+    return sorted(ids)
+
+
+def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Iterator[bytes]]:
+    """(file name, byte stream) of the bag; the audit event is written when the stream is complete."""
+    name = f"eakte-export-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    with rt.db.write() as session:
+        audit.record(session, actor, "export.start", "export", name, details={"cases": case_ids})
+    zs = ZipStream(sized=False)
+    manifest: list[tuple[str, str]] = []
+
+    def add(data: bytes | Iterable[bytes], path: str, sha256: str | None = None) -> None:
+        if isinstance(data, bytes):
+            sha256 = hashlib.sha256(data).hexdigest()
+        manifest.append((sha256 or "", path))
+        zs.add(data, f"{name}/{path}")
+
+    listing = io.StringIO()
+    writer = csv.writer(listing, delimiter=";")
+    writer.writerow(["Aktenzeichen", "Betreff", "Aktentyp", "Organisationseinheit", "Status", "Dokument",
+                     "Version", "Dateiname", "MIME-Typ", "Größe", "SHA-256", "Pfad"])
+    for case_id in case_ids:
+        for path, data, sha in _case_files(rt, case_id, writer):
+            add(data, path, sha)
+    add(listing.getvalue().encode("utf-8-sig"), "data/cases.csv")
+    manifest_text = "".join(f"{sha}  {path}\n" for sha, path in manifest).encode()
+    tags = {
+        "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+        "bag-info.txt": (f"Source-Organization: eakte\nBagging-Date: {dt.date.today().isoformat()}\n"
+                         f"Bag-Software-Agent: eakte {__version__}\nExternal-Identifier: {name}\n"
+                         f"Internal-Sender-Description: {len(case_ids)} Akten, exportiert von "
+                         f"{actor.principal.username}\n").encode(),
+        "manifest-sha256.txt": manifest_text,
+    }
+    for path, data in tags.items():
+        zs.add(data, f"{name}/{path}")
+    zs.add("".join(f"{hashlib.sha256(d).hexdigest()}  {p}\n" for p, d in tags.items()).encode(),
+           f"{name}/tagmanifest-sha256.txt")
+
+    def body() -> Iterator[bytes]:
+        digest, size = hashlib.sha256(), 0
+        for chunk in zs:
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+        with rt.db.write() as session:
+            audit.record(session, actor, "export.complete", "export", name,
+                         details={"cases": case_ids, "files": len(manifest), "size": size,
+                                  "sha256": digest.hexdigest()})
+
+    return f"{name}.zip", body()
+
+
+def _case_files(rt: Runtime, case_id: int, listing: Any) -> Iterator[tuple[str, bytes | Iterable[bytes], str | None]]:
+    with rt.db.read() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        base = f"data/{_safe(case.reference)}"
+        documents = list(session.execute(select(Document).where(Document.case_id == case.id)
+                                         .order_by(Document.id)).scalars())
+        events = list(session.execute(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                      .order_by(AuditEvent.id)).scalars())
+        instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)).scalar()
+        history = list(session.execute(select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
+                                       .order_by(WorkflowEvent.id)).scalars()) if instance else []
+        case_json = {"id": case.id, "reference": case.reference, "title": case.title, "case_type": case.case_type,
+                     "unit": case.unit.code, "unit_name": case.unit.name, "file_plan_code": case.file_plan_node.code,
+                     "file_plan_title": case.file_plan_node.title,
+                     "retention_years": case.file_plan_node.retention_years,
+                     "disposal": case.file_plan_node.disposal, "status": case.status,
+                     "created_at": case.created_at, "closed_at": case.closed_at, "metadata": case.metadata_,
+                     "documents": [{"id": d.id, "title": d.title, "kind": d.kind, "document_date": d.document_date,
+                                    "current_version": d.current_version,
+                                    "versions": [{"number": v.number, "filename": v.filename, "sha256": v.sha256,
+                                                  "size": v.size, "mime_type": v.mime_type,
+                                                  "uploaded_at": v.uploaded_at, "uploaded_by": v.uploaded_by,
+                                                  "path": _version_path(base, d.id, v.number, v.filename)}
+                                                 for v in d.versions]} for d in documents]}
+        audit_json = [{"id": e.id, "occurred_at": e.occurred_at, "actor": e.actor, "action": e.action,
+                       "object_type": e.object_type, "object_id": e.object_id, "details": e.details,
+                       "client_addr": e.client_addr, "prev_hash": e.prev_hash, "hash": e.hash} for e in events]
+        workflow_json = {"status": instance.status if instance else None,
+                         "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
+                                      "decision": e.decision, "comment": e.comment} for e in history]}
+        versions = [(d, v) for d in documents for v in d.versions]
+    yield f"{base}/case.json", _json(case_json), None
+    yield f"{base}/audit.json", _json(audit_json), None
+    yield f"{base}/workflow.json", _json(workflow_json), None
+    for document, version in versions:
+        path = _version_path(base, document.id, version.number, version.filename)
+        listing.writerow([case.reference, case.title, case.case_type, case.unit.code, case.status, document.title,
+                          version.number, version.filename, version.mime_type, version.size, version.sha256, path])
+        yield path, _blob_chunks(rt, version.blob_key), version.sha256
+
+
+def _blob_chunks(rt: Runtime, key: str) -> Iterator[bytes]:
+    with rt.blobs.open(key) as stream:
+        while block := stream.read(CHUNK):
+            yield block
+
+
+def _version_path(base: str, document_id: int, number: int, filename: str) -> str:
+    return f"{base}/documents/{document_id}/v{number}-{_safe(filename)}"
+
+
+def _safe(name: str) -> str:
+    """A path segment that means the same on every system and can never climb out of its folder."""
+    cleaned = re.sub(r"[^\w.\-äöüÄÖÜß ]+", "_", name).strip(" .") or "_"
+    return cleaned[:150]
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=_default).encode()
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,148 @@
+"""Keeping the search index in step with the records: an outbox written in the record's own transaction, drained
+in batches by a job; a full rebuild in bounded memory; a check that compares index and database."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from eakte.models import Document, DocumentVersion, ExtractedText, SearchOutbox
+from eakte.runtime import Runtime
+from search import IndexedDocument
+
+SEARCH_DIRTY = "eakte_search_dirty"  # the Runtime enqueues a drain after a commit that set this
+
+
+def document_changed(session: Session, document_id: int) -> None:
+    session.add(SearchOutbox(document_id=document_id))
+    session.info[SEARCH_DIRTY] = True
+
+
+def case_changed(session: Session, case_id: int) -> None:
+    session.add(SearchOutbox(case_id=case_id))
+    session.info[SEARCH_DIRTY] = True
+
+
+def drain(rt: Runtime, batch: int | None = None) -> int:
+    """Apply outbox rows to the index until none are left; returns how many rows were applied.
+
+    The rows are deleted in the same transaction that read them, after the index took the documents: a crash in
+    between leaves them for the next run (indexing is an idempotent upsert), so nothing is lost.
+    """
+    size = batch or rt.settings.search.batch_size
+    applied = 0
+    while (done := _drain_batch(rt, size)) > 0:
+        applied += done
+    return applied
+
+
+def _drain_batch(rt: Runtime, size: int) -> int:
+    # PostgreSQL: rows stay locked (SKIP LOCKED lets other indexers take other rows) until they are deleted.
+    # SQLite: read without the write lock, so uploads are not blocked while the index writes; deleting exactly
+    # the rows read leaves any that arrived meanwhile for the next batch.
+    with (rt.db.read() if rt.db.is_sqlite else rt.db.write()) as session:
+        query = select(SearchOutbox).order_by(SearchOutbox.id).limit(size)
+        if not rt.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).scalars().all()
+        if not rows:
+            return 0
+        row_ids = [r.id for r in rows]
+        doc_ids = {r.document_id for r in rows if r.document_id is not None}
+        case_ids = {r.case_id for r in rows if r.case_id is not None}
+        if case_ids:
+            doc_ids |= set(session.execute(select(Document.id).where(Document.case_id.in_(case_ids))).scalars())
+        docs = list(indexed_documents(session, sorted(doc_ids)))
+        try:
+            rt.search_index.index(docs)
+            gone = doc_ids - {d.document_id for d in docs}
+            if gone:
+                rt.search_index.delete(sorted(gone))
+        except Exception:
+            session.rollback()
+            _count_attempt(rt, row_ids)
+            raise
+        if rt.db.is_sqlite:
+            session.rollback()
+            with rt.db.write() as writer:
+                writer.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
+        else:
+            session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
+    return len(row_ids)
+
+
+def _count_attempt(rt: Runtime, ids: list[int]) -> None:
+    with rt.db.write() as session:
+        session.execute(update(SearchOutbox).where(SearchOutbox.id.in_(ids))
+                        .values(attempts=SearchOutbox.attempts + 1))
+
+
+def indexed_documents(session: Session, document_ids: Iterable[int]) -> Iterator[IndexedDocument]:
+    """The index's view of documents: current version's text plus the case fields they are found by."""
+    ids = list(document_ids)
+    if not ids:
+        return
+    rows = session.execute(
+        select(Document, DocumentVersion, ExtractedText.text)
+        .join(DocumentVersion, (DocumentVersion.document_id == Document.id)
+              & (DocumentVersion.number == Document.current_version))
+        .outerjoin(ExtractedText, ExtractedText.version_id == DocumentVersion.id)
+        .where(Document.id.in_(ids))).all()
+    for document, version, text in rows:
+        case = document.case
+        yield IndexedDocument(
+            document_id=document.id, case_id=case.id, reference=case.reference, case_title=case.title,
+            case_type=case.case_type, unit=case.unit.code, file_plan_code=case.file_plan_node.code,
+            status=case.status, title=document.title, kind=document.kind, mime_type=version.mime_type,
+            text=text or "", document_date=document.document_date, created_at=document.created_at,
+            metadata={k: _as_text(v) for k, v in case.metadata_.items() if k != "checks"})
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, list):
+        return " ".join(_as_text(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(_as_text(v) for v in value.values())
+    return "" if value is None else str(value)
+
+
+def reindex(rt: Runtime, chunk: int = 1000, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from the database, a chunk at a time (bounded memory, chunked commits)."""
+    rt.search_index.clear()
+    done, last_id = 0, 0
+    while True:
+        with rt.db.read() as session:
+            ids = list(session.execute(select(Document.id).where(Document.id > last_id).order_by(Document.id)
+                                       .limit(chunk)).scalars())
+            if not ids:
+                return done
+            rt.search_index.index(list(indexed_documents(session, ids)))
+        last_id = ids[-1]
+        done += len(ids)
+        if progress:
+            progress(len(ids))
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    in_database: int
+    in_index: int
+    missing: list[int]  # in the database, not in the index
+    stale: list[int]  # in the index, no longer in the database
+    pending: int  # outbox rows not yet applied
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.stale
+
+
+def check(rt: Runtime) -> CheckReport:
+    indexed = set(rt.search_index.document_ids())
+    with rt.db.read() as session:
+        stored = set(session.execute(select(Document.id)).scalars())
+        pending = session.execute(select(func.count()).select_from(SearchOutbox)).scalar_one()
+    return CheckReport(len(stored), len(indexed), sorted(stored - indexed), sorted(indexed - stored), pending)
+
+

@@ -1,0 +1,62 @@
+"""Searching within what the caller may see: the permission filter is built here, fresh for every query, and
+handed to the index as part of the query itself."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eakte.errors import EakteError
+from eakte.models import Document, Task, Unit
+from eakte.runtime import Runtime
+from eakte.services.access import Actor, Principal
+from search import AccessFilter, Filters, Page, QueryError, SearchRequest
+from search.query import parse
+
+
+class BadQuery(EakteError):
+    status = 400
+    title = "Malformed search query"
+    title_de = "Suchanfrage fehlerhaft"
+
+
+def access_filter(session: Session, p: Principal, restricted_types: frozenset[str]) -> AccessFilter:
+    codes = dict(session.execute(select(Unit.id, Unit.code)).all())
+    own = frozenset(codes[u] for u in p.roles_by_unit if u in codes)
+    task_units = sorted(p.task_roles_by_unit)
+    participating = frozenset(session.execute(select(Task.case_id).where(Task.unit_id.in_(task_units))
+                                              .distinct()).scalars()) if task_units else frozenset()
+    return AccessFilter(all_units=p.is_admin or p.is_auditor, units=own, case_ids=participating,
+                        restricted_types=restricted_types, restricted_units=own)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document_id: int
+    case_id: int
+    reference: str
+    case_title: str
+    case_type: str
+    title: str
+    kind: str
+    score: float
+    snippet: str
+
+
+def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal["relevance", "date"] = "relevance",
+           offset: int = 0, limit: int = 20) -> tuple[list[SearchHit], Page]:
+    try:
+        query = parse(q or "")
+    except QueryError as exc:
+        raise BadQuery(exc.message, detail_de=exc.message_de, position=exc.position) from None
+    with rt.db.read() as session:
+        access = access_filter(session, actor.principal, rt.registry.restricted_types)
+        page = rt.search_index.search(SearchRequest(query, access, filters, sort, offset, limit))
+        docs = {d.id: d for d in session.execute(select(Document).where(
+            Document.id.in_([h.document_id for h in page.hits]))).scalars()}
+        hits = [SearchHit(h.document_id, h.case_id, d.case.reference, d.case.title, d.case.case_type, d.title, d.kind,
+                          h.score, h.snippet)
+                for h in page.hits if (d := docs.get(h.document_id)) is not None]
+    return hits, page

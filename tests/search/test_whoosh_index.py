@@ -1,0 +1,282 @@
+"""What only the whoosh backend has: the index directory (schema versions, several processes/instances on one
+directory, writes seen by the next search), thread safety, its segment caches, a differential check of
+relevance paging against brute force, and a scale check (opt-in: EAKTE_WHOOSH_SCALE_DOCS=20000, or run
+``python -m tests.search.test_whoosh_index 20000``)."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from search import AccessFilter, Filters, IndexedDocument, SearchRequest
+from search.ast import And, Node, Not, Or, Phrase, Term
+from search.query import parse
+from search.whoosh_index import SCHEMA_VERSION, WhooshIndex
+
+ALL = AccessFilter(all_units=True)
+
+
+def doc(document_id: int, text: str = "", **kw: object) -> IndexedDocument:
+    values: dict[str, object] = dict(
+        document_id=document_id, case_id=document_id // 3, reference=f"20.30/{document_id:04d}/2026",
+        case_title="Akte", case_type="general", unit="20", file_plan_code="20.30", status="open",
+        title=f"Dokument {document_id}", kind="letter", mime_type="application/pdf", text=text,
+        created_at=dt.datetime(2026, 1, 1) + dt.timedelta(hours=document_id))
+    values.update(kw)
+    return IndexedDocument(**values)  # type: ignore[arg-type]
+
+
+def search(ix: WhooshIndex, query: str | Node, access: AccessFilter = ALL, **kw: object):  # type: ignore[no-untyped-def]
+    node = parse(query) if isinstance(query, str) else query
+    return ix.search(SearchRequest(node, access, **kw))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def ix(tmp_path: Path) -> Iterator[WhooshIndex]:
+    index = WhooshIndex(tmp_path / "index")
+    yield index
+    index.close()
+
+
+def test_a_second_instance_on_the_same_directory_sees_writes_at_once(tmp_path: Path) -> None:
+    writer, reader = WhooshIndex(tmp_path / "ix"), WhooshIndex(tmp_path / "ix")
+    assert search(reader, "Haushaltssatzung").total == 0  # opens its searcher before the write
+    writer.index([doc(1, "Haushaltssatzung 2026")])
+    assert search(reader, "Haushaltssatzung").total == 1
+    writer.index([doc(1, "Nachtragshaushalt")])
+    assert search(reader, "Haushaltssatzung").total == 0 and search(reader, "Nachtragshaushalt").total == 1
+    writer.clear()
+    assert search(reader, "").total == 0
+    writer.close()
+    reader.close()
+
+
+def test_an_index_of_another_layout_is_recreated(tmp_path: Path) -> None:
+    ix = WhooshIndex(tmp_path / "ix")
+    ix.index([doc(1, "alt")])
+    ix.close()
+    assert WhooshIndex(tmp_path / "ix").document_ids() == [1]
+    (tmp_path / "ix" / "eakte-schema-version").write_text("0\n")
+    again = WhooshIndex(tmp_path / "ix")
+    assert again.document_ids() == []
+    assert (tmp_path / "ix" / "eakte-schema-version").read_text().strip() == SCHEMA_VERSION
+    again.close()
+
+
+def test_threads_search_while_another_writes(ix: WhooshIndex) -> None:
+    ix.index([doc(i, f"Bauantrag Nummer {i}") for i in range(1, 51)])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                page = search(ix, "Bauantrag", limit=5)
+                assert page.total >= 50 and len(page.hits) == 5
+                assert all("<mark>" in h.snippet for h in page.hits)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for batch in range(5):
+            ix.index([doc(100 + batch * 10 + i, "Bauantrag neu") for i in range(10)])
+            other = WhooshIndex(ix.path)  # a second writer on the same directory (another process in real life)
+            other.index([doc(500 + batch, "Bauantrag von woanders")])
+            other.close()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[0]
+    assert search(ix, "Bauantrag").total == 50 + 50 + 5
+
+
+def test_many_small_commits_and_segment_caches(ix: WhooshIndex) -> None:
+    for i in range(1, 41):  # one commit each, as the outbox drain does; whoosh merges segments on the way
+        ix.index([doc(i, f"Vermerk {i}", unit=str(i % 3), created_at=dt.datetime(2025 + i % 2, 1, 1))])
+    ix.delete(range(1, 11))
+    page = search(ix, "Vermerk", limit=0)
+    assert page.total == 30
+    assert page.facets["unit"] == {"0": 10, "1": 10, "2": 10}
+    assert page.facets["year"] == {"2025": 15, "2026": 15}
+    assert sorted(ix.document_ids()) == list(range(11, 41))
+    live = {leaf.reader().segment().segment_id() for leaf, _ in ix._searcher().leaf_searchers()}
+    assert set(ix._segments) <= live  # arrays of merged-away segments are dropped
+
+
+def test_documents_without_dates_and_with_aware_datetimes(ix: WhooshIndex) -> None:
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    ix.index([doc(1, "Vorgang", created_at=None),
+              doc(2, "Vorgang", created_at=dt.datetime(2026, 3, 1, 0, 30, tzinfo=berlin)),
+              doc(3, "Vorgang", created_at=dt.datetime(2026, 2, 1))])
+    page = search(ix, "Vorgang", sort="date")
+    assert [h.document_id for h in page.hits] == [2, 3, 1]  # undated last
+    assert page.facets["year"] == {"2026": 2}
+    # an aware datetime is stored in UTC: 2026-03-01 00:30+01:00 is 2026-02-28 23:30 UTC
+    assert {h.document_id for h in search(ix, "created_at:2026-02").hits} == {2, 3}
+    assert search(ix, "Vorgang", filters=Filters(date_from=dt.date(2026, 3, 1))).total == 0
+
+
+def test_keyword_queries_fold_but_filters_are_exact(ix: WhooshIndex) -> None:
+    ix.index([doc(1, "x", unit="FB20", case_type="Bauantrag", kind="Bescheid Entwurf")])
+    assert search(ix, "unit:fb20").total == 1
+    assert search(ix, "case_type:bauantrag").total == 1
+    assert search(ix, 'kind:"bescheid entwurf"').total == 1
+    assert search(ix, "kind:besch*").total == 1
+    assert search(ix, "", filters=Filters(unit="FB20")).total == 1
+    assert search(ix, "", filters=Filters(unit="fb20")).total == 0
+    assert search(ix, "", access=AccessFilter(units=frozenset({"FB20"}))).total == 1
+
+
+def _random_query(rnd: random.Random, words: list[str]) -> Node:
+    pick = lambda: Term(rnd.choice(words))  # noqa: E731
+    shape = rnd.randrange(6)
+    if shape == 0:
+        return pick()
+    if shape == 1:
+        return Or((pick(), pick(), pick()))
+    if shape == 2:
+        return And((pick(), Not(pick())))
+    if shape == 3:
+        return Phrase((rnd.choice(words), rnd.choice(words)))
+    if shape == 4:
+        return Term(rnd.choice(words)[:3], prefix=True)
+    return Or((And((pick(), pick())), pick()))
+
+
+def test_relevance_pages_agree_with_brute_force_under_access_filters(ix: WhooshIndex) -> None:
+    """whoosh's top-N collector skips blocks that cannot make the page; with the access filter as a filter set
+    it must still return exactly the best-scoring visible documents, page after page."""
+    rnd = random.Random(7)
+    words = "Antrag Bescheid Frist Gebühr Rechnung Steuer Vertrag Akte Meldung Satzung Haushalt Prüfung".split()
+    units = ["10", "20", "32", "40"]
+    docs = [doc(i, " ".join(rnd.choice(words) for _ in range(rnd.randint(5, 60))), unit=units[i % 4],
+                case_type="personnel" if i % 7 == 0 else "general") for i in range(1, 601)]
+    for start in range(0, len(docs), 150):  # several segments
+        ix.index(docs[start:start + 150])
+    accesses = [ALL, AccessFilter(units=frozenset({"20"})),
+                AccessFilter(units=frozenset({"10", "32"}), case_ids=frozenset({5, 6})),
+                AccessFilter(all_units=True, restricted_types=frozenset({"personnel"}),
+                             restricted_units=frozenset({"40"}))]
+    for _ in range(40):
+        query = _random_query(rnd, words)
+        access = rnd.choice(accesses)
+        everything = search(ix, query, access, limit=1000)
+        assert len(everything.hits) == everything.total
+        scores = [h.score for h in everything.hits]
+        assert scores == sorted(scores, reverse=True)
+        for offset in (0, 7, 20):
+            page = search(ix, query, access, offset=offset, limit=10)
+            assert page.total == everything.total
+            assert [round(h.score, 9) for h in page.hits] == [round(s, 9) for s in scores[offset:offset + 10]]
+            visible = {h.document_id for h in everything.hits}
+            assert {h.document_id for h in page.hits} <= visible
+
+
+# --- scale check ----------------------------------------------------------------------------------------------------
+
+VOCABULARY = (
+    "Antrag Bescheid Frist Gebühr Rechnung Steuer Vertrag Akte Meldung Satzung Haushalt Prüfung Verwaltung Stadt "
+    "Gemeinde Bürger Bürgermeister Ausschuss Sitzung Beschluss Vorlage Genehmigung Bauantrag Baugenehmigung "
+    "Widerspruch Widerspruchsfrist Gebührenbescheid Hundesteuer Grundsteuer Gewerbesteuer Zahlung Mahnung "
+    "Vollstreckung Anhörung Stellungnahme Gutachten Straße Grundstück Gebäude Eigentümer Nachbar Lärm Abfall "
+    "Müllabfuhr Wasser Abwasser Friedhof Schule Kindergarten Jugendamt Sozialamt Ordnungsamt Standesamt Ehe "
+    "Geburt Urkunde Ausweis Reisepass Führerschein Fahrzeug Parkplatz Verkehr Baustelle Brücke Spielplatz "
+    "Förderung Zuschuss Verwendungsnachweis Haushaltsplan Nachtragshaushalt Kämmerei Kasse Buchung Beleg "
+    "Quittung Auftrag Vergabe Angebot Ausschreibung Leistung Lieferung Rechnungsprüfung Personal Stelle "
+    "Bewerbung Beurteilung Urlaub Dienstreise Fortbildung Datenschutz Auskunft Akteneinsicht Beschwerde").split()
+FILLER = "der die das und in zu den mit von für auf ist im nicht ein eine als auch es an werden aus er hat".split()
+
+
+def scale_docs(n: int, seed: int = 1) -> Iterator[IndexedDocument]:
+    rnd = random.Random(seed)
+    units = ["10", "14", "20", "32", "40", "50", "60", "70"]
+    for i in range(1, n + 1):
+        words = [rnd.choice(FILLER) if rnd.random() < 0.4 else
+                 VOCABULARY[min(int(rnd.paretovariate(1.1)) - 1, len(VOCABULARY) - 1)]
+                 if rnd.random() < 0.7 else rnd.choice(VOCABULARY) for _ in range(rnd.randint(300, 800))]
+        words.insert(rnd.randrange(len(words)), f"Aktenzeichen{i % 2000:05d}")
+        yield doc(i, " ".join(words), unit=units[i % len(units)], case_id=i // 3,
+                  case_type="personnel" if i % 50 == 0 else "general",
+                  title=f"{rnd.choice(VOCABULARY)} {rnd.choice(VOCABULARY)}", kind=rnd.choice(["letter", "note"]),
+                  created_at=dt.datetime(2020, 1, 1) + dt.timedelta(minutes=37 * i))
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_scale_check(n: int, path: Path, batch: int = 1000) -> list[str]:
+    import psutil  # type: ignore[import-untyped]
+    proc = psutil.Process()
+    ix = WhooshIndex(path)
+    peak = base = proc.memory_info().rss
+    started = time.perf_counter()
+    chunk: list[IndexedDocument] = []
+    for d in scale_docs(n):
+        chunk.append(d)
+        if len(chunk) >= batch:
+            ix.index(chunk)
+            chunk = []
+            peak = max(peak, proc.memory_info().rss)
+    if chunk:
+        ix.index(chunk)
+    elapsed = time.perf_counter() - started
+    peak = max(peak, proc.memory_info().rss)
+    size = sum(f.stat().st_size for f in path.iterdir()) / 2**20
+    clerk = AccessFilter(units=frozenset({"20", "32"}), restricted_types=frozenset({"personnel"}),
+                         restricted_units=frozenset({"50"}))
+    auditor = AccessFilter(all_units=True, restricted_types=frozenset({"personnel"}),
+                           restricted_units=frozenset({"14"}))
+    rnd = random.Random(2)
+    queries: dict[str, list[Node]] = {
+        "term (common)": [Term(rnd.choice(VOCABULARY[:10])) for _ in range(30)],
+        "term (rare)": [Term(rnd.choice(VOCABULARY[40:])) for _ in range(30)],
+        "term (few docs)": [Term(f"Aktenzeichen{rnd.randrange(2000):05d}") for _ in range(30)],
+        "two terms": [And((Term(rnd.choice(VOCABULARY[:30])), Term(rnd.choice(VOCABULARY[30:])))) for _ in range(30)],
+        "phrase": [Phrase((rnd.choice(VOCABULARY[:20]), rnd.choice(VOCABULARY[:20]))) for _ in range(30)],
+        "prefix": [Term(rnd.choice(VOCABULARY)[:4], prefix=True) for _ in range(30)],
+    }
+    report = [f"{n} documents indexed in {elapsed:.1f} s ({n / elapsed:.0f} docs/s, batches of {batch}), "
+              f"index {size:.0f} MB, RSS peak {peak / 2**20:.0f} MB (+{(peak - base) / 2**20:.0f} MB)"]
+    for who, access in (("clerk", clerk), ("auditor", auditor)):
+        for name, qs in queries.items():
+            search(ix, qs[0], access)  # warm up
+            times, totals = [], []
+            for q in qs:
+                t0 = time.perf_counter()
+                page = search(ix, q, access)
+                times.append((time.perf_counter() - t0) * 1000)
+                totals.append(page.total)
+            report.append(f"{who:8s}{name:16s} p50 {statistics.median(times):7.1f} ms  p95 "
+                          f"{_percentile(times, 95):7.1f} ms  median total {statistics.median(totals):.0f}")
+    t0 = time.perf_counter()
+    ix.index([doc(n + 1, "Quastenflosser im Teich")])
+    report.append(f"single-document update + first search: {(time.perf_counter() - t0) * 1000:.0f} ms + "
+                  f"{_timed(lambda: search(ix, 'Quastenflosser')):.0f} ms")
+    ix.close()
+    return report
+
+
+def _timed(fn) -> float:  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        for line in run_scale_check(int(sys.argv[1]) if len(sys.argv) > 1 else 20000, Path(tmp) / "scale"):
+            print(line, flush=True)
