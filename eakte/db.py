@@ -38,7 +38,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_ONLY_INDEXES = frozenset({"ix_cases_invoice_number"})
 
 
+# Tables a component owns and creates itself (the PostgreSQL search backend's `ensure_schema`).
+SELF_MANAGED_TABLES = frozenset({"search_documents"})
+
+
 def include_in_autogenerate(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    if type_ == "table" and name in SELF_MANAGED_TABLES:
+        return False
+    if type_ == "index" and getattr(getattr(obj, "table", None), "name", None) in SELF_MANAGED_TABLES:
+        return False
     return not (type_ == "index" and name in MIGRATION_ONLY_INDEXES)
 
 

@@ -337,7 +337,7 @@ def scale_queries(samples: list[list[str]], seed: int = 2) -> dict[str, list]:  
         "term, frequent": [Term(rnd.choice(content[:20])) for _ in range(20)],
         "term, medium": [Term(rnd.choice(content[100:1000])) for _ in range(20)],
         "term, rare": [Term(rnd.choice(content[5000:])) for _ in range(20)],
-        "term, one doc": [Term(next(w for w in text if w.startswith("Aktenzeichen")))
+        "term, very rare": [Term(next(w for w in text if w.startswith("Aktenzeichen")))
                           for text in rnd.sample(samples, min(20, len(samples)))],
         "phrase, 2 words": [phrase(2) for _ in range(20)],
         "phrase, 3 words": [phrase(3) for _ in range(20)],
