@@ -91,5 +91,7 @@ class Runtime:
     def close(self) -> None:
         if "extractor" in self.__dict__:
             self.extractor.close()
+        if "search_index" in self.__dict__:
+            self.search_index.close()
         if "db" in self.__dict__:
             self.db.dispose()

@@ -111,3 +111,6 @@ class SearchIndex(Protocol):
         """Every indexed id (for `eakte search check`)."""
 
     def clear(self) -> None: ...
+
+    def close(self) -> None:
+        """Release files and readers; the index is not used afterwards."""

@@ -338,6 +338,9 @@ class PostgresIndex:
 
     # -- schema ---------------------------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Nothing to release: connections belong to the engine, which its owner disposes."""
+
     def ensure_schema(self) -> None:
         """Create the table and its indexes unless they exist; safe when several servers start at once."""
         with self.engine.begin() as conn:

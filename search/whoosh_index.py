@@ -31,8 +31,11 @@ exact totals and facets over 100,000 documents), and in compound queries its top
 documents of ``a -b`` and ``(a b) OR c`` queries) in 2.7.4 and in the whoosh-reloaded/whoosh3 forks alike.
 
 Concurrency: whoosh's file lock lets one writer at a time work on the index, across processes; writes wait up
-to `WRITE_TIMEOUT` seconds for it. Each thread has its own searcher, refreshed before every search when the
-index has changed (one directory listing), so a document is found by the first search after its write.
+to `WRITE_TIMEOUT` seconds for it. Searches share one searcher, one at a time (they are CPU-bound Python, so
+threads would not run them in parallel anyway); it is refreshed before every search when the index has changed
+(one directory listing), so a document is found by the first search after its write, from any process.
+Segments are written as separate files, not whoosh's compound files (which whoosh 2.7.4 and its forks copy
+into memory whole while a reader is open).
 """
 from __future__ import annotations
 
@@ -398,7 +401,10 @@ class WhooshIndex:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.Lock()
-        self._local = threading.local()
+        # One searcher, used by one search at a time: searches are CPU-bound Python (the GIL serialises them
+        # anyway), and a searcher per thread would hold a set of open files per thread.
+        self._search_lock = threading.RLock()
+        self._current = None
         self._segments: dict[str, _SegmentData] = {}
         self._cache_lock = threading.Lock()
         self._postings: OrderedDict[tuple[str, str, str], tuple[array, array]] = OrderedDict()
@@ -420,7 +426,10 @@ class WhooshIndex:
     # writing -----------------------------------------------------------------------------------------------------
 
     def _writer(self):  # type: ignore[no-untyped-def]
-        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05)
+        # compound=False: whoosh reads a compound segment file through BytesIO(memoryview(mmap)), which copies
+        # every part of the segment into memory for as long as a reader has it open (the whole index, for each
+        # open searcher); separate files are read with seek/read instead.
+        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False)
 
     def index(self, docs: Iterable[IndexedDocument]) -> None:
         latest = {doc.document_id: doc for doc in docs}  # within one call, the last version of a document wins
@@ -459,18 +468,20 @@ class WhooshIndex:
 
     def _warm(self) -> None:
         """Open the new searcher and build the arrays of new segments now, not in the next user's search."""
-        searcher = self._searcher()
-        for leaf, _ in searcher.leaf_searchers():
-            self._data(leaf.reader())
+        with self._search_lock:
+            searcher = self._searcher()
+            for leaf, _ in searcher.leaf_searchers():
+                self._data(leaf.reader())
 
     # reading -----------------------------------------------------------------------------------------------------
 
     def _searcher(self):  # type: ignore[no-untyped-def]
-        searcher = getattr(self._local, "searcher", None)
+        """The current searcher, refreshed when the index changed (callers hold _search_lock)."""
+        searcher = self._current
         if searcher is None:
-            searcher = self._local.searcher = self._ix.searcher()
+            searcher = self._current = self._ix.searcher()
         elif not searcher.up_to_date():
-            searcher = self._local.searcher = searcher.refresh()
+            searcher = self._current = searcher.refresh()  # closes the readers of segments that are gone
             self._forget_old_segments(searcher)
         return searcher
 
@@ -512,24 +523,29 @@ class WhooshIndex:
         return value
 
     def document_ids(self) -> list[int]:
-        searcher = self._searcher()
-        ids: list[int] = []
-        for leaf, _ in searcher.leaf_searchers():
-            reader = leaf.reader()
-            data = self._data(reader)
-            ids.extend(data.document_ids[d] for d in reader.all_doc_ids())
-        return ids
+        with self._search_lock:
+            searcher = self._searcher()
+            ids: list[int] = []
+            for leaf, _ in searcher.leaf_searchers():
+                reader = leaf.reader()
+                data = self._data(reader)
+                ids.extend(data.document_ids[d] for d in reader.all_doc_ids())
+            return ids
 
     def close(self) -> None:
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None:
-            searcher.close()
-            self._local.searcher = None
-        self._ix.close()
+        with self._search_lock:
+            if self._current is not None:
+                self._current.close()
+                self._current = None
+            self._ix.close()
 
     # searching ---------------------------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> Page:
+        with self._search_lock:
+            return self._search(request)
+
+    def _search(self, request: SearchRequest) -> Page:
         searcher = self._searcher()
         plan = _Planner().plan(request.query)
         segments = [_Segment(self, leaf.reader(), offset) for leaf, offset in searcher.leaf_searchers()]
