@@ -18,25 +18,22 @@ import argparse
 import datetime as dt
 import io
 import json
-import math
-import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, event, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, insert, select, text
 
+from benchmarks._common import DEFAULT_PG, copy_rows, fmt, pct, say, temporary_database
 from eakte.app import create_app
 from eakte.clock import utcnow
 from eakte.config import DatabaseSettings, JobsSettings, Settings
@@ -49,7 +46,6 @@ from workflows.registry import load_registry
 
 OPERATOR = Actor(Principal(SYSTEM.user_id, "benchmark", {0: frozenset({"admin"})}), "benchmark")
 TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
-DEFAULT_PG = os.environ.get("EAKTE_TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 INBOX_TARGET_MS = 50.0
 
 RECEIPT, FINANCE, CASH = "20", "20", "21"
@@ -100,22 +96,6 @@ NODE_OF_TYPE = {"invoice": "20.30", "permit": "60.10", "travel": "11.40"}
 
 
 # --- statistics and output ------------------------------------------------------------------------------------
-
-def pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
-
-
-def fmt(xs: list[float]) -> str:
-    if not xs:
-        return "no samples"
-    return (f"p50 {pct(xs, .5):7.1f}  p95 {pct(xs, .95):7.1f}  p99 {pct(xs, .99):7.1f}  "
-            f"mean {statistics.fmean(xs):7.1f} ms  (n={len(xs)})")
-
-
-def say(msg: str) -> None:
-    print(msg, flush=True)
-
 
 # --- SQL statement log (for the profile) ----------------------------------------------------------------------
 
@@ -178,15 +158,6 @@ class World:
     memberships_of: dict[int, list[tuple[int, str]]]
     open_by_unit_role: Counter[tuple[int, str]]
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def copy_rows(raw: Any, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
-    n = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
-            n += 1
-    return n
 
 
 def invoice_templates() -> list[dict[str, Any]]:
@@ -462,28 +433,21 @@ def main() -> None:
     if args.users < 6 * args.units + 1:
         parser.error(f"--users must be at least {6 * args.units + 1} for {args.units} units")
 
-    base = make_url(args.pg_url)
-    name = f"eakte_bench_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     rt: Runtime | None = None
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(data_dir=Path(tmp) / "data", database=DatabaseSettings(
-                url=base.set(database=name).render_as_string(hide_password=False)),
-                jobs=JobsSettings(backend="immediate"), case_types=INVOICE_SETTINGS)
-            settings.data_dir.mkdir(parents=True)
-            rt = Runtime(settings)
-            rt.__dict__["registry"] = load_registry(settings.case_types, extra={"permit": PERMIT, "travel": TRAVEL})
-            rt.db.upgrade()
-            run(rt, args)
-    finally:
-        if rt is not None:
-            rt.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database(args.pg_url) as url:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = Settings(data_dir=Path(tmp) / "data", database=DatabaseSettings(url=url),
+                                    jobs=JobsSettings(backend="immediate"), case_types=INVOICE_SETTINGS)
+                settings.data_dir.mkdir(parents=True)
+                rt = Runtime(settings)
+                rt.__dict__["registry"] = load_registry(settings.case_types,
+                                                        extra={"permit": PERMIT, "travel": TRAVEL})
+                rt.db.upgrade()
+                run(rt, args)
+        finally:
+            if rt is not None:
+                rt.close()
 
 
 def run(rt: Runtime, args: argparse.Namespace) -> None:
@@ -524,7 +488,7 @@ def run(rt: Runtime, args: argparse.Namespace) -> None:
     with rt.db.read() as session:
         user = session.get(User, approver_id)
         assert user is not None
-        actor = Actor(load_principal(session, user), "127.0.0.1")
+        actor = Actor(load_principal(session, user, rt.registry.restricted_types), "127.0.0.1")
         svc = []
         for _ in range(min(args.samples, 100)):
             t = time.perf_counter()

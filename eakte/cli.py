@@ -55,7 +55,8 @@ def cli_actor() -> Actor:
 
 def user_actor(rt: Runtime, username: str) -> Actor:
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, username)), "cli")
+        user = identity.user_by_name(session, username)
+        return Actor(load_principal(session, user, rt.registry.restricted_types), "cli")
 
 
 @click.group(cls=Cli)

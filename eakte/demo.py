@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from eakte.models import Task, Unit
 from eakte.runtime import Runtime
@@ -95,10 +96,15 @@ def seed_demo(rt: Runtime) -> list[Login]:
     return logins
 
 
+def _actor(rt: Runtime, session: Session, username: str) -> Actor:
+    return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types),
+                 "demo")
+
+
 def _seed_cases(rt: Runtime) -> None:
     for plan, unit, clerk, title, case_type, docs in CASES:
         with rt.db.write() as session:
-            actor = Actor(load_principal(session, identity.user_by_name(session, clerk)), "demo")
+            actor = _actor(rt, session, clerk)
             case = cases.create_case(session, actor, cases.NewCase(plan, title, unit, case_type), rt.registry)
         for doc_title, kind, paragraphs in docs:
             pdf = demo_pdf(doc_title, paragraphs)
@@ -121,7 +127,7 @@ def _seed_invoices(rt: Runtime) -> None:
         actors = {}
         with rt.db.read() as session:
             for user in {"anna", *(u for u, _ in steps)}:
-                actors[user] = Actor(load_principal(session, identity.user_by_name(session, user)), "demo")
+                actors[user] = _actor(rt, session, user)
         path = DEMO_DATA / name
         with path.open("rb") as fh:
             result = invoices.intake_invoice(rt, actors["anna"], documents.Upload(fh, name),

@@ -6,8 +6,11 @@ Layout of one indexed document (`SCHEMA`):
 - ``text``, ``title``, ``case_title``: the German analyzer (`search.analysis`), with positions;
   ``all``: a catch-all text field with the reference, file-plan code, kind, case type and the metadata values.
   A word without a field searches all four (ranking weights: title 2, case title 1.5, text and all 1).
-- ``text_pairs``: every pair of adjacent terms of ``text`` as one term, so a phrase is a posting lookup instead
-  of a comparison of positions in every document that has all its words.
+- ``text_pairs``: every pair of adjacent terms of ``text`` of which one is a stop word (``"antrag auf"``,
+  ``"der anordnung"``), as one term with positions ("common grams"): a phrase's pairs with a stop word are
+  looked up as such, its other words as words, so no phrase has to compare the positions of a stop word, which
+  occurs in nearly every document. Pairs of two ordinary words are not indexed: there are tens of millions of
+  them in 100,000 documents, and whoosh's writer spends its time on distinct terms (indexing was 5x slower).
 - ``reference``, ``file_plan_code``, ``mime_type``: one folded keyword each (``reference:20.30/0042/2026``).
 - ``case_type``, ``unit``, ``status``, ``kind``, ``year``: exact keywords; filters, the access filter and the
   facets use them. A ``unit:fb20`` in a query matches the indexed values that fold to the same.
@@ -64,7 +67,7 @@ from whoosh.util.times import datetime_to_long  # type: ignore[import-untyped]
 from whoosh.writing import CLEAR  # type: ignore[import-untyped]
 
 from search import FACETS, AccessFilter, Filters, Hit, IndexedDocument, Page, QueryError, SearchRequest
-from search.analysis import _WORD, fold, prefix_term, query_terms, query_word_terms, word_terms
+from search.analysis import _WORD, fold, is_common, prefix_term, query_terms, query_word_terms, word_terms
 from search.ast import DATE_FIELDS, TEXT_FIELDS, And, DateRange, MatchAll, Node, Not, Or, Phrase, Term
 from search.snippets import highlight_terms, make_snippet
 
@@ -72,7 +75,7 @@ log = logging.getLogger(__name__)
 
 WRITE_TIMEOUT = 120.0  # seconds to wait for another writer (e.g. a reindex in a worker process)
 INDEX_NAME = "eakte"
-SCHEMA_VERSION = "2"  # bump when the schema or the analysis changes: an index of another version is recreated
+SCHEMA_VERSION = "3"  # bump when the schema or the analysis changes: an index of another version is recreated
 _VERSION_FILE = "eakte-schema-version"
 _META_GAP = 100  # positions between two metadata values, so phrases do not run from one into the next
 MAX_PREFIX_TERMS = 5000  # a prefix expanding to more words than this (per field and segment) is refused
@@ -174,16 +177,19 @@ class MetadataTokenizer(Tokenizer):
 
 
 class PairsTokenizer(Tokenizer):
-    """Adjacent term pairs of a text (``"frist endet"``), every term of a word with every term of the next."""
+    """Adjacent term pairs of a text in which one term is a stop word (``"frist der"``), every term of a word with
+    every term of the next; a pair's position is its first word's."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,  # type: ignore[no-untyped-def]
                  start_pos=0, start_char=0, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        previous: tuple[str, ...] = ()
+        previous: tuple[tuple[str, bool], ...] = ()
         for pos, m in enumerate(_WORD.finditer(value), start_pos):
-            current = word_terms(m.group())
-            for a in previous:
-                for b in current:
+            current = tuple((term, is_common(term)) for term in word_terms(m.group()))
+            for a, a_common in previous:
+                for b, b_common in current:
+                    if not (a_common or b_common):
+                        continue
                     t.text = f"{a} {b}"
                     t.boost = 1.0
                     t.stopped = False
@@ -206,7 +212,7 @@ def _schema() -> fields.Schema:
         title=fields.TEXT(analyzer=german, phrase=True),
         case_title=fields.TEXT(analyzer=german, phrase=True),
         all=fields.TEXT(analyzer=german, phrase=True),
-        text_pairs=fields.TEXT(analyzer=PairsTokenizer(), phrase=False),
+        text_pairs=fields.TEXT(analyzer=PairsTokenizer(), phrase=True),
         meta=fields.TEXT(analyzer=MetadataTokenizer(), phrase=True),
         reference=fields.ID(analyzer=folded),
         file_plan_code=fields.ID(analyzer=folded),
@@ -368,6 +374,24 @@ def _positions(reader, field: str, term: str, wanted: set[int]) -> dict[int, fro
     return out
 
 
+_Unit = tuple[str, str, int]  # (field, term, offset from the phrase's first word)
+
+
+def _phrase_units(field: str, terms: tuple[str, ...]) -> list[_Unit]:
+    """What a phrase is looked up by. In ``text``: each adjacent pair with a stop word as a ``text_pairs`` term,
+    each word not in such a pair as a ``text`` term; in other fields: its words."""
+    if field != "text":
+        return list(dict.fromkeys((field, t, i) for i, t in enumerate(terms)))
+    units: list[_Unit] = []
+    paired: set[int] = set()
+    for i, (a, b) in enumerate(zip(terms, terms[1:])):
+        if is_common(a) or is_common(b):
+            units.append(("text_pairs", f"{a} {b}", i))
+            paired.update((i, i + 1))
+    units += [("text", t, i) for i, t in enumerate(terms) if i not in paired]
+    return list(dict.fromkeys(units))
+
+
 def _delete_ids(writer, document_ids: Iterable[int]) -> None:  # type: ignore[no-untyped-def]
     """Delete the committed documents with these ids, looked up with one searcher (whoosh's update_document
     and delete_by_term open a new reader on every segment for every document)."""
@@ -429,7 +453,7 @@ class WhooshIndex:
         # compound=False: whoosh reads a compound segment file through BytesIO(memoryview(mmap)), which copies
         # every part of the segment into memory for as long as a reader has it open (the whole index, for each
         # open searcher); separate files are read with seek/read instead.
-        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False)
+        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False, limitmb=512)
 
     def index(self, docs: Iterable[IndexedDocument]) -> None:
         latest = {doc.document_id: doc for doc in docs}  # within one call, the last version of a document wins
@@ -900,28 +924,26 @@ class _Segment:
     def _words_in(self, field: str, terms: tuple[str, ...]) -> set[int]:
         if len(terms) == 1:
             return self.docs(field, terms[0])
-        if field == "text":  # adjacent pairs first; longer phrases are checked against positions
-            pairs = [f"{a} {b}" for a, b in zip(terms, terms[1:])]
-            lists = sorted((self.postings("text_pairs", p)[0] for p in pairs), key=len)
-        else:
-            lists = sorted((self.postings(field, t)[0] for t in set(terms)), key=len)
+        units = _phrase_units(field, terms)
+        lists = sorted((self.postings(f, t)[0] for f, t, _ in units), key=len)
         candidates = set(lists[0])
         for ids in lists[1:]:
             if not candidates:
                 return candidates
             candidates.intersection_update(ids)
-        if not candidates or (field == "text" and len(terms) == 2):
+        if not candidates or len(units) == 1:
             return candidates
-        return self._check_positions(field, terms, candidates)
+        return self._check_positions(units, candidates)
 
-    def _check_positions(self, field: str, terms: tuple[str, ...], candidates: set[int]) -> set[int]:
-        positions = {t: _positions(self.reader, field, t, candidates) for t in set(terms)}
-        first, rest = terms[0], list(enumerate(terms[1:], 1))
+    def _check_positions(self, units: list[_Unit], candidates: set[int]) -> set[int]:
+        """The candidates in which every unit occurs at its offset from a common start."""
+        positions = [(_positions(self.reader, f, t, candidates), offset) for f, t, offset in units]
+        (first, first_offset), rest = positions[0], positions[1:]
         found: set[int] = set()
         for d in candidates:
-            starts = positions[first].get(d, frozenset())
-            for p in starts:
-                if all(p + i in positions[t].get(d, frozenset()) for i, t in rest):
+            for p in first.get(d, frozenset()):
+                start = p - first_offset
+                if all(start + offset in at.get(d, frozenset()) for at, offset in rest):
                     found.add(d)
                     break
         return found
@@ -948,9 +970,9 @@ class _Segment:
             if isinstance(leaf, _Words):
                 for name in leaf.fields:
                     weight = FIELD_WEIGHTS.get(name, 1.0)
-                    if name == "text" and len(leaf.terms) > 1:
-                        for pair in {f"{a} {b}" for a, b in zip(leaf.terms, leaf.terms[1:])}:
-                            self._bm25(scores, docs, "text_pairs", pair, weight, stats)
+                    if len(leaf.terms) > 1:
+                        for f, t in {(f, t) for f, t, _ in _phrase_units(name, leaf.terms)}:
+                            self._bm25(scores, docs, f, t, weight, stats)
                     else:
                         for term in set(leaf.terms):
                             self._bm25(scores, docs, name, term, weight, stats)

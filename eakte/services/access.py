@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
 from eakte.errors import Forbidden, NotFound
@@ -23,6 +23,9 @@ class Principal:
     # Roles held today as deputy (Vertretung) of absent colleagues: they open those colleagues' workflow tasks.
     deputy_roles_by_unit: dict[int, frozenset[str]] = field(default_factory=dict)
     deputy_for: frozenset[int] = frozenset()
+    # Case types the principal sees only in their own units, whatever else they may see (personnel files):
+    # from the registry, fixed when the principal is loaded. Admins see them everywhere.
+    restricted_types: frozenset[str] = frozenset()
 
     @property
     def task_roles_by_unit(self) -> dict[int, frozenset[str]]:
@@ -58,12 +61,16 @@ class Actor:
 SYSTEM = Principal(user_id=0, username="system")
 
 
-def load_principal(session: Session, user: User) -> Principal:
-    """Read memberships fresh on every request, so a change of unit membership takes effect at once."""
+def load_principal(session: Session, user: User, restricted_types: frozenset[str]) -> Principal:
+    """Read memberships fresh on every request, so a change of unit membership takes effect at once.
+
+    `restricted_types`: the registry's restricted case types (`Registry.restricted_types`); required, so that no
+    caller can forget them and open personnel files to everyone."""
     today = dt.datetime.now(OFFICE_TZ).date()
     absent = frozenset(session.execute(select(Deputy.user_id).where(
         Deputy.deputy_id == user.id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars())
-    return Principal(user.id, user.username, _roles(session, [user.id]), _roles(session, absent), absent)
+    return Principal(user.id, user.username, _roles(session, [user.id]), _roles(session, absent), absent,
+                     restricted_types)
 
 
 def _roles(session: Session, user_ids: Iterable[int]) -> dict[int, frozenset[str]]:
@@ -80,17 +87,32 @@ def _roles(session: Session, user_ids: Iterable[int]) -> dict[int, frozenset[str
 def visible_cases_filter(p: Principal) -> ColumnElement[bool]:
     """Cases of the caller's units, and cases whose workflow gave a task to one of them (an ordering unit sees
     the invoice it must confirm)."""
-    if p.is_admin or p.is_auditor:
+    if p.is_admin:
         return true()
+    hidden = _hidden_restricted(p)
+    if p.is_auditor:
+        return true() if hidden is None else ~hidden
     units = sorted(p.task_roles_by_unit)
     if not units:
         return false()
-    return or_(Case.unit_id.in_(sorted(p.unit_ids)),
-               Case.id.in_(select(Task.case_id).where(Task.unit_id.in_(units))))
+    visible = or_(Case.unit_id.in_(sorted(p.unit_ids)),
+                  Case.id.in_(select(Task.case_id).where(Task.unit_id.in_(units))))
+    return visible if hidden is None else and_(visible, ~hidden)
+
+
+def _hidden_restricted(p: Principal) -> ColumnElement[bool] | None:
+    """Cases of a restricted type outside the principal's own units (None: there are no such types)."""
+    if not p.restricted_types:
+        return None
+    return and_(Case.case_type.in_(sorted(p.restricted_types)), Case.unit_id.not_in(sorted(p.unit_ids)))
 
 
 def can_view_case(p: Principal, case: Case) -> bool:
-    if p.is_admin or p.is_auditor or case.unit_id in p.roles_by_unit:
+    if p.is_admin or case.unit_id in p.roles_by_unit:
+        return True
+    if case.case_type in p.restricted_types:
+        return False
+    if p.is_auditor:
         return True
     session = object_session(case)
     units = sorted(p.task_roles_by_unit)

@@ -108,7 +108,7 @@ def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> 
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
             _extract_after_commit(rt, session, version)
-    indexing.document_changed(session, document.id)
+            indexing.document_changed(session, document.id)
     return Ingested(document, version, not blob.created)
 
 

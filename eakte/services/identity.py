@@ -99,7 +99,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(session: Session, username: str, password: str) -> Principal:
+def check_password(session: Session, username: str, password: str, restricted_types: frozenset[str]) -> Principal:
     user = session.execute(select(User).where(User.username == username)).scalar()
     try:
         if user is None or not user.is_active or not user.password_hash:
@@ -107,7 +107,7 @@ def check_password(session: Session, username: str, password: str) -> Principal:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong user name or password", detail_de="Benutzername oder Passwort falsch") from None
-    return load_principal(session, user)
+    return load_principal(session, user, restricted_types)
 
 
 def issue_token(session: Session, actor: Actor, user: User, name: str = "") -> str:
@@ -120,13 +120,13 @@ def issue_token(session: Session, actor: Actor, user: User, name: str = "") -> s
     return secret
 
 
-def principal_for_token(session: Session, secret: str) -> Principal:
+def principal_for_token(session: Session, secret: str, restricted_types: frozenset[str]) -> Principal:
     token = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret))).scalar()
     now = utcnow()
     if (token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now)
             or not token.user.is_active):
         raise Unauthorized("invalid or revoked API token", detail_de="API-Token ungültig oder widerrufen")
-    return load_principal(session, token.user)
+    return load_principal(session, token.user, restricted_types)
 
 
 def _token_hash(secret: str) -> str:

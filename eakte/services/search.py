@@ -22,14 +22,14 @@ class BadQuery(EakteError):
     title_de = "Suchanfrage fehlerhaft"
 
 
-def access_filter(session: Session, p: Principal, restricted_types: frozenset[str]) -> AccessFilter:
+def access_filter(session: Session, p: Principal) -> AccessFilter:
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
     own = frozenset(codes[u] for u in p.roles_by_unit if u in codes)
     task_units = sorted(p.task_roles_by_unit)
     participating = frozenset(session.execute(select(Task.case_id).where(Task.unit_id.in_(task_units))
                                               .distinct()).scalars()) if task_units else frozenset()
     return AccessFilter(all_units=p.is_admin or p.is_auditor, units=own, case_ids=participating,
-                        restricted_types=restricted_types, restricted_units=own)
+                        restricted_types=frozenset() if p.is_admin else p.restricted_types, restricted_units=own)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal
     except QueryError as exc:
         raise BadQuery(exc.message, detail_de=exc.message_de, position=exc.position) from None
     with rt.db.read() as session:
-        access = access_filter(session, actor.principal, rt.registry.restricted_types)
+        access = access_filter(session, actor.principal)
         page = rt.search_index.search(SearchRequest(query, access, filters, sort, offset, limit))
         docs = {d.id: d for d in session.execute(select(Document).where(
             Document.id.in_([h.document_id for h in page.hits]))).scalars()}

@@ -118,3 +118,20 @@ def test_auditor_export_is_a_valid_bag(env, tmp_path) -> None:
         done = session.execute(select(AuditEvent).where(AuditEvent.action == "export.complete")).scalar_one()
     assert done.details["sha256"] == hashlib.sha256(data).hexdigest()
     assert sorted(done.details["cases"]) == sorted([c1["id"], c2["id"]])
+
+
+def test_restricted_case_is_invisible_outside_its_unit_everywhere(env) -> None:
+    """A personnel file is not only absent from search: the auditor cannot open, list or export it either."""
+    rt, town, client, (c1, c2, c3) = env
+    rita = town.auth("rita")
+    assert client.get(f"/api/v1/cases/{c3['id']}", headers=rita).status_code == 404
+    assert client.get(f"/api/v1/cases/{c3['id']}/documents", headers=rita).status_code == 404
+    assert client.get(f"/api/v1/cases/{c3['id']}/audit", headers=rita).status_code == 404
+    listed = client.get("/api/v1/cases", headers=rita, query_string={"limit": 100}).get_json()
+    assert c3["id"] not in {c["id"] for c in listed["items"]} and c1["id"] in {c["id"] for c in listed["items"]}
+    export = client.post("/api/v1/exports", json={"case_ids": [c3["id"]]}, headers=rita)
+    assert export.status_code == 404 and export.headers["Content-Type"] == "application/problem+json"
+    # Its own unit's members and admins see it, in search too.
+    for user in ("anna", "bernd", "admin"):
+        assert client.get(f"/api/v1/cases/{c3['id']}", headers=town.auth(user)).status_code == 200, user
+    assert search(client, town, "admin", q="Beurteilung")["total"] == 1

@@ -49,7 +49,7 @@ def test_setup_and_import(run, tmp_path: Path) -> None:
     from eakte.services.access import Actor, load_principal
     rt = Runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
-        actor = Actor(load_principal(session, identity.user_by_name(session, "anna")))
+        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
         reference = cases.create_case(session, actor, cases.NewCase("20.30", "Import", "20"), rt.registry).reference
     rt.close()
 
@@ -105,7 +105,7 @@ def test_storage_verify_and_gc_find_tampering(run, tmp_path: Path) -> None:
     from eakte.services.access import Actor, load_principal
     rt = Runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
-        actor = Actor(load_principal(session, identity.user_by_name(session, "anna")))
+        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
         case = cases.create_case(session, actor, cases.NewCase("20.30", "Prüfung", "20"), rt.registry)
     doc = documents.add_document(rt, actor, case.id, documents.NewDocument("PDF"),
                                  documents.Upload(io.BytesIO(pdf_bytes()), "a.pdf"))
