@@ -79,6 +79,8 @@ SCHEMA_VERSION = "3"  # bump when the schema or the analysis changes: an index o
 _VERSION_FILE = "eakte-schema-version"
 _META_GAP = 100  # positions between two metadata values, so phrases do not run from one into the next
 MAX_PREFIX_TERMS = 5000  # a prefix expanding to more words than this (per field and segment) is refused
+WRITER_POOL_MB = 256  # whoosh's estimate of the postings a writer sorts in memory before it spills a run to disk
+# (the real size is about 1.5x): 128 (its default) spilled about every 700 documents; 512 took a reindex near 1 GB
 POSTINGS_CACHE = 8_000_000  # decoded postings kept across searches (about 8 bytes each)
 K1, B = 1.2, 0.75  # BM25
 FIELD_WEIGHTS = {"text": 1.0, "title": 2.0, "case_title": 1.5, "all": 1.0}
@@ -453,7 +455,7 @@ class WhooshIndex:
         # compound=False: whoosh reads a compound segment file through BytesIO(memoryview(mmap)), which copies
         # every part of the segment into memory for as long as a reader has it open (the whole index, for each
         # open searcher); separate files are read with seek/read instead.
-        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False, limitmb=512)
+        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False, limitmb=WRITER_POOL_MB)
 
     def index(self, docs: Iterable[IndexedDocument]) -> None:
         latest = {doc.document_id: doc for doc in docs}  # within one call, the last version of a document wins

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from eakte.config import DatabaseSettings, Settings, StorageSettings
+from eakte.db import SELF_MANAGED_TABLES
 from eakte.models import Base
 from eakte.runtime import Runtime
 from eakte.services import fileplan, identity
@@ -86,7 +87,9 @@ def pg_database() -> Iterator[str]:
 def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        present = set(inspect(conn).get_table_names())  # the search backend's own table exists once it was used
+        names = [t.name for t in Base.metadata.sorted_tables] + sorted(SELF_MANAGED_TABLES & present)
+        tables = ", ".join(f'"{name}"' for name in names)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 

@@ -116,6 +116,20 @@ def test_phrase(town: SearchIndex) -> None:
     assert found(town, '"Baugenehmigung Antrag"') == set()
 
 
+def test_phrases_with_stop_words_are_exact(index: SearchIndex) -> None:
+    """Stop words count in a phrase (whoosh looks such pairs up as one term; PostgreSQL keeps every word)."""
+    index.index([doc(1, "Die Frist der Anhörung endet am Montag."),
+                 doc(2, "Die Anhörung der Frist endet nie, sagt der Antrag."),
+                 doc(3, "Frist und Anhörung, Anhörung endet.")])
+    assert found(index, '"Frist der Anhörung"') == {1}
+    assert found(index, '"der Anhörung"') == {1}
+    assert found(index, '"die Anhörung der Frist"') == {2}
+    assert found(index, '"Anhörung endet"') == {1, 3}  # two ordinary words: checked by their positions
+    assert found(index, '"Anhörung endet am Montag"') == {1}
+    assert found(index, '"der Antrag"') == {2} and found(index, '"Antrag der"') == set()
+    assert found(index, '"die der"') == set() and found(index, '"endet nie sagt"') == {2}
+
+
 def test_and_or_not(town: SearchIndex) -> None:
     assert found(town, "Rechnung Müller") == {1}
     assert found(town, "Rechnung AND Müller") == {1}

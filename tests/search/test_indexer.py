@@ -88,10 +88,14 @@ def test_reindex_rebuilds_and_check_notices_differences(tmp_path) -> None:
                                    documents.Upload(io.BytesIO(b"Notiz zur Akte"), f"n{i}.txt")) for i in range(5)]
     assert indexing.check(rt).ok
     rt.search_index.delete([docs[0].document.id])
+    with rt.db.read() as session:  # a document the database no longer has
+        phantom = replace(next(indexing.indexed_documents(session, [docs[1].document.id])), document_id=9999)
+    rt.search_index.index([phantom])
     report = indexing.check(rt)
-    assert not report.ok and report.missing == [docs[0].document.id]
+    assert not report.ok and report.missing == [docs[0].document.id] and report.stale == [9999]
     assert indexing.reindex(rt, chunk=2) == 5
     assert indexing.check(rt).ok
+    assert set(rt.search_index.document_ids()) == {d.document.id for d in docs}
     rt.close()
 
 
