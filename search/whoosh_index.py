@@ -46,6 +46,7 @@ import datetime as dt
 import heapq
 import logging
 import math
+import pickle
 import threading
 import zlib
 from array import array
@@ -53,16 +54,18 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Union
 
-from whoosh import columns, fields  # type: ignore[import-untyped]
+from whoosh import columns, fields, formats  # type: ignore[import-untyped]
 from whoosh import index as whoosh_index  # type: ignore[import-untyped]
 from whoosh import query as wq  # type: ignore[import-untyped]
 from whoosh.analysis import Token, Tokenizer  # type: ignore[import-untyped]
 from whoosh.matching.wrappers import FilterMatcher  # type: ignore[import-untyped]
 from whoosh.reading import TermNotFound  # type: ignore[import-untyped]
+from whoosh.system import _INT_SIZE  # type: ignore[import-untyped]
 from whoosh.util.times import datetime_to_long  # type: ignore[import-untyped]
 from whoosh.writing import CLEAR  # type: ignore[import-untyped]
 
@@ -286,6 +289,7 @@ class _SegmentData:
     case_ids: array
     dates: dict[str, array]  # created_at / document_date -> raw whoosh long, _NO_DATE when missing
     facets: dict[str, tuple[list[str], array]]  # facet -> (values, value index or _NONE)
+    facet_totals: dict[str, Counter[int]]  # facet -> value index -> documents (deleted ones included)
     lengths: dict[str, array]  # len_* column -> words
     length_sums: dict[str, int]
 
@@ -311,6 +315,7 @@ def _segment_data(reader) -> _SegmentData:  # type: ignore[no-untyped-def]
     return _SegmentData(document_ids=array("q", (int(v) if v else 0 for v in column("document_id"))),
                         case_ids=array("q", (int(v) if v else 0 for v in column("case_id"))),
                         dates=dates, facets=facets, lengths=lengths,
+                        facet_totals={name: Counter(ords) for name, (_, ords) in facets.items()},
                         length_sums={name: sum(values) for name, values in lengths.items()})
 
 
@@ -350,13 +355,22 @@ def _decode_postings(reader, field: str, term: str) -> tuple[array, array]:  # t
     return ids, tfs
 
 
+def _decode_positions(value: bytes) -> list[int]:
+    """whoosh 2.7's `Positions.decode_positions` (a count, then the pickled deltas without pickle's final STOP),
+    without its per-call overhead: it spent two thirds of its time building ``b"."`` (``compat.b``)."""
+    if not value.endswith(b"."):
+        value += b"."
+    return list(accumulate(pickle.loads(value[_INT_SIZE:])))
+
+
 def _positions(reader, field: str, term: str, wanted: set[int]) -> dict[int, frozenset[int]]:  # type: ignore[no-untyped-def]
     """Positions of a term in the `wanted` documents of one segment."""
     m = _raw_matcher(reader, field, term)
     out: dict[int, frozenset[int]] = {}
     if m is None:
         return out
-    decode = reader.schema[field].format.decode_positions
+    fmt = reader.schema[field].format
+    decode = _decode_positions if type(fmt) is formats.Positions else fmt.decode_positions
     if all(hasattr(m, a) for a in ("_read_ids", "_read_values", "_next_block", "_ids", "_values")):
         while m.is_active():
             if m._ids is None:
@@ -580,6 +594,7 @@ class WhooshIndex:
         matched: list[tuple[_Segment, set[int]]] = []
         for seg in segments:
             docs = seg.visible(request.access, request.filters)
+            seg.scope = docs
             if docs:
                 docs &= seg.evaluate(plan) if plan is not _ALL else docs
             if docs:
@@ -588,14 +603,14 @@ class WhooshIndex:
 
         facets: dict[str, dict[str, int]] = {}
         if request.facets:
-            for name in FACETS:
-                merged: Counter[str] = Counter()
-                for seg, docs in matched:
-                    values, ords = seg.data.facets[name]
-                    for ordinal, count in Counter(map(ords.__getitem__, docs)).items():
-                        if ordinal != _NONE:
-                            merged[values[ordinal]] += count
-                facets[name] = dict(sorted(merged.items(), key=lambda kv: (-kv[1], kv[0])))
+            merged: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
+            for seg, docs in matched:
+                for name, counts in seg.facet_counts(docs).items():
+                    values = seg.data.facets[name][0]
+                    for ordinal, count in counts.items():
+                        if ordinal != _NONE and count:
+                            merged[name][values[ordinal]] += count
+            facets = {name: dict(sorted(merged[name].items(), key=lambda kv: (-kv[1], kv[0]))) for name in FACETS}
 
         offset, limit = max(request.offset, 0), max(request.limit, 0)
         page: list[tuple[_Segment, int, float]] = []
@@ -804,6 +819,9 @@ class _Segment:
     n: int = dc_field(init=False)
     deleted: frozenset[int] = dc_field(init=False)
     memo: dict[int, set[int]] = dc_field(init=False, default_factory=dict)
+    # The documents the caller may see: the result is intersected with them anyway, so phrases compare positions
+    # only there (a clerk's phrase search does not check the positions of every other unit's documents).
+    scope: set[int] | None = dc_field(init=False, default=None)
 
     def __post_init__(self) -> None:
         reader = self.reader
@@ -822,6 +840,18 @@ class _Segment:
 
     def everything(self) -> set[int]:
         return set(range(self.n)) - self.deleted
+
+    def facet_counts(self, docs: set[int]) -> dict[str, Counter[int]]:
+        """Documents of `docs` per facet and value. For a set larger than half the segment (a frequent word, an
+        auditor), the segment's totals minus the counts of the rest: fewer documents to look at."""
+        if len(docs) <= self.n // 2:
+            return {name: Counter(map(ords.__getitem__, docs)) for name, (_, ords) in self.data.facets.items()}
+        rest = set(range(self.n)).difference(docs)
+        out = {}
+        for name, (_, ords) in self.data.facets.items():
+            out[name] = counts = self.data.facet_totals[name].copy()
+            counts.subtract(Counter(map(ords.__getitem__, rest)))
+        return out
 
     def terms_with_prefix(self, field: str, prefix: str) -> list[str]:
         try:
@@ -929,6 +959,8 @@ class _Segment:
         units = _phrase_units(field, terms)
         lists = sorted((self.postings(f, t)[0] for f, t, _ in units), key=len)
         candidates = set(lists[0])
+        if self.scope is not None:
+            candidates &= self.scope
         for ids in lists[1:]:
             if not candidates:
                 return candidates

@@ -280,3 +280,18 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         for line in run_scale_check(int(sys.argv[1]) if len(sys.argv) > 1 else 20000, Path(tmp) / "scale"):
             print(line, flush=True)
+
+
+def test_facets_of_large_result_sets_count_exactly_after_updates(ix: WhooshIndex) -> None:
+    """A result set larger than half a segment is counted as the segment's totals minus the rest; replaced
+    (deleted) documents and documents outside the caller's view must not count either way."""
+    ix.index([doc(i, "Bescheid Gebühr", unit="20" if i % 3 else "32", kind="notice" if i % 2 else "letter")
+              for i in range(1, 41)])
+    ix.index([doc(i, "Bescheid neu", unit="32", kind="letter") for i in range(1, 6)])  # 1..5 replaced
+    expected_units = {"20": sum(1 for i in range(6, 41) if i % 3), "32": 5 + sum(1 for i in range(6, 41) if not i % 3)}
+    page = search(ix, "Bescheid")
+    assert page.total == 40 and page.facets["unit"] == dict(sorted(expected_units.items(), key=lambda kv: -kv[1]))
+    clerk = search(ix, "Bescheid", AccessFilter(units=frozenset({"20"})))
+    assert clerk.total == expected_units["20"] and clerk.facets["unit"] == {"20": expected_units["20"]}
+    gebuehr = search(ix, "Gebühr")  # the replaced documents no longer have the word
+    assert gebuehr.total == 35 and sum(gebuehr.facets["kind"].values()) == 35
