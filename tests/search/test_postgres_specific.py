@@ -1,16 +1,14 @@
 """What only the PostgreSQL backend has: its table (idempotent schema, the DDL for a migration), batched upserts,
 PostgreSQL's tsvector limits, the access filter inside the SQL; random queries checked against a brute-force
-reading of the query (`Oracle`); and a scale check that prints index rate and term/phrase latencies for a clerk
-(EAKTE_SEARCH_SCALE_DOCS documents, 10,000 unless told)."""
+reading of the query (`Oracle`); bounded memory while indexing EAKTE_SEARCH_SCALE_DOCS documents (10,000 unless
+told). Latency at scale is measured in benchmarks/search.py."""
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import os
 import random
-import statistics
 import threading
-import time
 import uuid
 from typing import Iterator
 
@@ -301,83 +299,27 @@ class Corpus:
         return [rnd.choice(FILLER) if rnd.random() < 0.3 else w for w in content]
 
 
-def _scale_docs(n: int, seed: int = 1, samples: list[list[str]] | None = None) -> Iterator[IndexedDocument]:
+def _scale_docs(n: int, seed: int = 1) -> Iterator[IndexedDocument]:
     corpus = Corpus(seed)
     rnd = random.Random(seed)
     units = ["10", "14", "20", "32", "40", "50", "60", "70"]
     for i in range(1, n + 1):
         words = corpus.text(rnd)
         words.insert(rnd.randrange(len(words)), f"Aktenzeichen{rnd.randrange(20_000):05d}")
-        if samples is not None and i % 97 == 0:
-            samples.append(words)
         yield doc(i, " ".join(words), unit=units[i % len(units)], case_id=i // 3,
                   case_type="personnel_file" if i % 50 == 0 else "general",
                   title=f"{rnd.choice(VOCABULARY)} {rnd.choice(VOCABULARY)}", kind=rnd.choice(["letter", "note"]))
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def scale_queries(samples: list[list[str]], seed: int = 2) -> dict[str, list]:  # type: ignore[type-arg]
-    """Query words by how many documents hold them; phrases of neighbouring words taken from documents."""
-    rnd = random.Random(seed)
-    words = Corpus().words
-    content = [w for w in words if w not in FILLER]
-
-    def phrase(length: int) -> Phrase:
-        while True:
-            text = rnd.choice(samples)
-            k = rnd.randrange(len(text) - length)
-            if all(w not in FILLER for w in text[k:k + length]):
-                return Phrase(tuple(text[k:k + length]))
-
-    return {
-        "term, frequent": [Term(rnd.choice(content[:20])) for _ in range(20)],
-        "term, medium": [Term(rnd.choice(content[100:1000])) for _ in range(20)],
-        "term, rare": [Term(rnd.choice(content[5000:])) for _ in range(20)],
-        "term, very rare": [Term(next(w for w in text if w.startswith("Aktenzeichen")))
-                          for text in rnd.sample(samples, min(20, len(samples)))],
-        "phrase, 2 words": [phrase(2) for _ in range(20)],
-        "phrase, 3 words": [phrase(3) for _ in range(20)],
-        "2 words AND": [And((Term(rnd.choice(content[:200])), Term(rnd.choice(content[200:2000]))))
-                        for _ in range(20)],
-        "prefix": [Term(rnd.choice(content[50:500])[:5], prefix=True) for _ in range(20)],
-    }
-
-
-def test_scale_term_and_phrase_latency(index, capsys) -> None:
+def test_indexing_many_documents_keeps_memory_bounded(index) -> None:
+    """Documents go in as a stream, written in batches: the client never holds the corpus (latency at scale is
+    measured in benchmarks/search.py)."""
     import psutil
     n = int(os.environ.get("EAKTE_SEARCH_SCALE_DOCS", "10000"))
-    samples: list[list[str]] = []
     rss = psutil.Process().memory_info().rss
-    started = time.perf_counter()
-    index.index(_scale_docs(n, samples=samples))
-    elapsed = time.perf_counter() - started
+    index.index(_scale_docs(n))
     grown_mb = (psutil.Process().memory_info().rss - rss) / 2**20
-    with index.engine.begin() as conn:
-        conn.execute(sa.text(f'ANALYZE "{index.table.name}"'))
-        size = conn.execute(sa.text(f"SELECT pg_size_pretty(pg_total_relation_size('{index.table.name}'))")
-                            ).scalar_one()
-    clerk = AccessFilter(units=frozenset({"20", "32"}), restricted_types=frozenset({"personnel_file"}),
-                         restricted_units=frozenset({"50"}))
-    report = [f"\n{n} documents indexed in {elapsed:.1f} s ({n / elapsed:.0f} docs/s), table {size}, "
-              f"client RSS +{grown_mb:.0f} MB; a clerk who sees 2 of 8 units:"]
-    for name, qs in scale_queries(samples).items():
-        search(index, qs[0], clerk)  # warm up
-        times, totals = [], []
-        for q in qs:
-            t0 = time.perf_counter()
-            page = search(index, q, clerk)
-            times.append((time.perf_counter() - t0) * 1000)
-            totals.append(page.total)
-        report.append(f"  {name:16s} p50 {statistics.median(times):6.1f} ms  p95 {_percentile(times, 95):6.1f} ms"
-                      f"  (median total {statistics.median(totals):.0f})")
-        assert _percentile(times, 95) < 5000
-    with capsys.disabled():
-        print("\n".join(report))
-    assert grown_mb < 300  # batches, not the whole corpus, in memory
+    assert grown_mb < 300
     assert len(index.document_ids()) == n
 
 

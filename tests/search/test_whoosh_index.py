@@ -1,16 +1,11 @@
 """What only the whoosh backend has: the index directory (schema versions, several processes/instances on one
 directory, writes seen by the next search), thread safety, its segment caches, a differential check of
-relevance paging against brute force, and a scale check (opt-in: EAKTE_WHOOSH_SCALE_DOCS=20000, or run
-``python -m tests.search.test_whoosh_index 20000``)."""
+relevance paging against brute force, facets of large result sets. Latency at scale: benchmarks/search.py."""
 from __future__ import annotations
 
 import datetime as dt
 import random
-import statistics
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,104 +177,6 @@ def test_relevance_pages_agree_with_brute_force_under_access_filters(ix: WhooshI
             assert [round(h.score, 9) for h in page.hits] == [round(s, 9) for s in scores[offset:offset + 10]]
             visible = {h.document_id for h in everything.hits}
             assert {h.document_id for h in page.hits} <= visible
-
-
-# --- scale check ----------------------------------------------------------------------------------------------------
-
-VOCABULARY = (
-    "Antrag Bescheid Frist Gebühr Rechnung Steuer Vertrag Akte Meldung Satzung Haushalt Prüfung Verwaltung Stadt "
-    "Gemeinde Bürger Bürgermeister Ausschuss Sitzung Beschluss Vorlage Genehmigung Bauantrag Baugenehmigung "
-    "Widerspruch Widerspruchsfrist Gebührenbescheid Hundesteuer Grundsteuer Gewerbesteuer Zahlung Mahnung "
-    "Vollstreckung Anhörung Stellungnahme Gutachten Straße Grundstück Gebäude Eigentümer Nachbar Lärm Abfall "
-    "Müllabfuhr Wasser Abwasser Friedhof Schule Kindergarten Jugendamt Sozialamt Ordnungsamt Standesamt Ehe "
-    "Geburt Urkunde Ausweis Reisepass Führerschein Fahrzeug Parkplatz Verkehr Baustelle Brücke Spielplatz "
-    "Förderung Zuschuss Verwendungsnachweis Haushaltsplan Nachtragshaushalt Kämmerei Kasse Buchung Beleg "
-    "Quittung Auftrag Vergabe Angebot Ausschreibung Leistung Lieferung Rechnungsprüfung Personal Stelle "
-    "Bewerbung Beurteilung Urlaub Dienstreise Fortbildung Datenschutz Auskunft Akteneinsicht Beschwerde").split()
-FILLER = "der die das und in zu den mit von für auf ist im nicht ein eine als auch es an werden aus er hat".split()
-
-
-def scale_docs(n: int, seed: int = 1) -> Iterator[IndexedDocument]:
-    rnd = random.Random(seed)
-    units = ["10", "14", "20", "32", "40", "50", "60", "70"]
-    for i in range(1, n + 1):
-        words = [rnd.choice(FILLER) if rnd.random() < 0.4 else
-                 VOCABULARY[min(int(rnd.paretovariate(1.1)) - 1, len(VOCABULARY) - 1)]
-                 if rnd.random() < 0.7 else rnd.choice(VOCABULARY) for _ in range(rnd.randint(300, 800))]
-        words.insert(rnd.randrange(len(words)), f"Aktenzeichen{i % 2000:05d}")
-        yield doc(i, " ".join(words), unit=units[i % len(units)], case_id=i // 3,
-                  case_type="personnel" if i % 50 == 0 else "general",
-                  title=f"{rnd.choice(VOCABULARY)} {rnd.choice(VOCABULARY)}", kind=rnd.choice(["letter", "note"]),
-                  created_at=dt.datetime(2020, 1, 1) + dt.timedelta(minutes=37 * i))
-
-
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def run_scale_check(n: int, path: Path, batch: int = 1000) -> list[str]:
-    import psutil  # type: ignore[import-untyped]
-    proc = psutil.Process()
-    ix = WhooshIndex(path)
-    peak = base = proc.memory_info().rss
-    started = time.perf_counter()
-    chunk: list[IndexedDocument] = []
-    for d in scale_docs(n):
-        chunk.append(d)
-        if len(chunk) >= batch:
-            ix.index(chunk)
-            chunk = []
-            peak = max(peak, proc.memory_info().rss)
-    if chunk:
-        ix.index(chunk)
-    elapsed = time.perf_counter() - started
-    peak = max(peak, proc.memory_info().rss)
-    size = sum(f.stat().st_size for f in path.iterdir()) / 2**20
-    clerk = AccessFilter(units=frozenset({"20", "32"}), restricted_types=frozenset({"personnel"}),
-                         restricted_units=frozenset({"50"}))
-    auditor = AccessFilter(all_units=True, restricted_types=frozenset({"personnel"}),
-                           restricted_units=frozenset({"14"}))
-    rnd = random.Random(2)
-    queries: dict[str, list[Node]] = {
-        "term (common)": [Term(rnd.choice(VOCABULARY[:10])) for _ in range(30)],
-        "term (rare)": [Term(rnd.choice(VOCABULARY[40:])) for _ in range(30)],
-        "term (few docs)": [Term(f"Aktenzeichen{rnd.randrange(2000):05d}") for _ in range(30)],
-        "two terms": [And((Term(rnd.choice(VOCABULARY[:30])), Term(rnd.choice(VOCABULARY[30:])))) for _ in range(30)],
-        "phrase": [Phrase((rnd.choice(VOCABULARY[:20]), rnd.choice(VOCABULARY[:20]))) for _ in range(30)],
-        "prefix": [Term(rnd.choice(VOCABULARY)[:4], prefix=True) for _ in range(30)],
-    }
-    report = [f"{n} documents indexed in {elapsed:.1f} s ({n / elapsed:.0f} docs/s, batches of {batch}), "
-              f"index {size:.0f} MB, RSS peak {peak / 2**20:.0f} MB (+{(peak - base) / 2**20:.0f} MB)"]
-    for who, access in (("clerk", clerk), ("auditor", auditor)):
-        for name, qs in queries.items():
-            search(ix, qs[0], access)  # warm up
-            times, totals = [], []
-            for q in qs:
-                t0 = time.perf_counter()
-                page = search(ix, q, access)
-                times.append((time.perf_counter() - t0) * 1000)
-                totals.append(page.total)
-            report.append(f"{who:8s}{name:16s} p50 {statistics.median(times):7.1f} ms  p95 "
-                          f"{_percentile(times, 95):7.1f} ms  median total {statistics.median(totals):.0f}")
-    t0 = time.perf_counter()
-    ix.index([doc(n + 1, "Quastenflosser im Teich")])
-    report.append(f"single-document update + first search: {(time.perf_counter() - t0) * 1000:.0f} ms + "
-                  f"{_timed(lambda: search(ix, 'Quastenflosser')):.0f} ms")
-    ix.close()
-    return report
-
-
-def _timed(fn) -> float:  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1000
-
-
-if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as tmp:
-        for line in run_scale_check(int(sys.argv[1]) if len(sys.argv) > 1 else 20000, Path(tmp) / "scale"):
-            print(line, flush=True)
 
 
 def test_facets_of_large_result_sets_count_exactly_after_updates(ix: WhooshIndex) -> None:
