@@ -24,7 +24,7 @@ from tests.s3_servers import (REQUIRE_SEAWEEDFS_ENV, S3Server, seaweedfs_require
 PG_URL = os.environ.get("EAKTE_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("EAKTE_REQUIRE_POSTGRES") == "1"
 OPERATOR = Actor(Principal(SYSTEM.user_id, "test-operator", {0: frozenset({"admin"})}), "test")
-TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+TESTDATA = Path(__file__).resolve().parent / "data"  # the project's own copies of the sample files
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from lxml import etree
 
-TESTDATA = Path(__file__).resolve().parents[3].parent / "shared" / "testdata"
+TESTDATA = Path(__file__).resolve().parents[2] / "data"
 XRECHNUNG_FILES = sorted((TESTDATA / "xrechnung").glob("*.xml"))
 ZUGFERD_XML_FILES = sorted((TESTDATA / "zugferd").glob("*.xml"))
 FACTURX_PDF = TESTDATA / "zugferd" / "facturx_invoice_EN16931.pdf"
