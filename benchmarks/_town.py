@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eakte.config import DatabaseSettings, Settings
+from eakte.bootstrap import build_runtime
 from eakte.runtime import Runtime
 from eakte.services import cases, fileplan, identity
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
@@ -13,7 +14,7 @@ OPERATOR = Actor(Principal(SYSTEM.user_id, "benchmark", {0: frozenset({"admin"})
 
 def small_town(data_dir: Path, database_url: str = "") -> tuple[Runtime, Actor, int, str]:
     """Returns (runtime, clerk actor, case id, clerk's API token)."""
-    rt = Runtime(Settings(data_dir=data_dir, database=DatabaseSettings(url=database_url)))
+    rt = build_runtime(Settings(data_dir=data_dir, database=DatabaseSettings(url=database_url)))
     data_dir.mkdir(parents=True, exist_ok=True)
     rt.db.upgrade()
     with rt.db.write() as session:

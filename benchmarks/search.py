@@ -40,6 +40,7 @@ from benchmarks._german import SURNAMES, GermanText
 from eakte.clock import utcnow
 from eakte.config import DatabaseSettings, JobsSettings, SearchSettings, Settings
 from eakte.models import Case, CaseCounter, Document, FilePlanNode, Unit, User
+from eakte.bootstrap import build_runtime
 from eakte.runtime import Runtime
 from eakte.services import documents, search
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
@@ -290,7 +291,7 @@ def run_backend(name: str, url: str, data_dir: Path, town: Town, args: argparse.
     say(f"  {line}  {seconds:.0f} s = {town.documents / seconds:.0f} docs/s, peak memory {peak_mb:.0f} MB")
     settings = Settings(data_dir=data_dir, database=DatabaseSettings(url=url), search=SearchSettings(backend=name),
                         jobs=JobsSettings(backend="sqlite", workers=2))
-    rt = Runtime(settings)
+    rt = build_runtime(settings)
     rt.__dict__["registry"] = load_registry({}, extra={"personnel": PERSONNEL, **EXTRA_TYPES})
     consumer = rt.jobs.consumer()
     consumer.start()
@@ -362,7 +363,7 @@ def main() -> None:
         parser.error("--backends: whoosh and/or postgres")
     rng = random.Random(args.seed)
     with temporary_database(args.pg_url, "eakte_bench_search") as url, tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(Settings(data_dir=Path(tmp) / "setup", database=DatabaseSettings(url=url)))
+        rt = build_runtime(Settings(data_dir=Path(tmp) / "setup", database=DatabaseSettings(url=url)))
         try:
             rt.db.upgrade()
             say(f"generating {args.docs} documents on PostgreSQL …")

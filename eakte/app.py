@@ -5,17 +5,25 @@ from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from eakte import __version__
+from eakte.api.body import check_request_input, drop_type_of_empty_answers
+from eakte.api.converters import register_converters
 from eakte.api.errors import register_error_handlers
-from eakte.api import routes_invoices, routes_search, routes_workflow  # noqa: F401  (they register on the blueprint)
+from eakte.api.openapi import document_problems
+from eakte.api.schemas import Problem
+from eakte.api import (  # noqa: F401  (they register on the blueprint)
+    routes_corrections, routes_invoices, routes_search, routes_users, routes_workflow)
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime
+from eakte.services import casetypes
 
 
 def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
     if check_schema:
         rt.db.require_current_schema()
     rt.registry  # noqa: B018 - load and validate the case types now: a broken one stops the start, named
+    if check_schema:  # settings naming units that do not exist: one warning line each, the server still starts
+        casetypes.log_unknown_units(rt)
     app = APIFlask("eakte", title="eakte API", version=__version__, spec_path="/api/v1/openapi.json",
                    docs_path="/api/v1/docs")
     app.config.update(
@@ -24,11 +32,17 @@ def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
         MAX_FORM_MEMORY_SIZE=MIB,
         JSON_SORT_KEYS=False,
         SPEC_FORMAT="json",
+        HTTP_ERROR_SCHEMA=Problem,  # what eakte.api.errors really answers; eakte.api.openapi sets the type
+        VALIDATION_ERROR_SCHEMA=Problem,
         INFO={"description": "Electronic records (E-Akte) with case workflows. Errors are RFC 9457 problem "
                              "details (application/problem+json)."},
     )
     app.extensions["eakte"] = rt
     register_error_handlers(app)
+    register_converters(app.url_map)  # before the routes: every <int:id> is bounded to what a key can hold
+    app.before_request(check_request_input)
+    app.after_request(drop_type_of_empty_answers)
+    app.spec_processor(document_problems)
     app.register_blueprint(api)
     if rt.settings.server.trusted_proxies:
         n = rt.settings.server.trusted_proxies

@@ -69,6 +69,9 @@ class SearchSettings:
     backend: str = "whoosh"  # "whoosh" (index directory in the data directory) or "postgres" (needs PostgreSQL)
     path: str = ""  # whoosh index directory; empty: <data_dir>/index
     batch_size: int = 500  # outbox rows indexed per batch
+    # A burst of changes reaches the index in one commit per this many seconds (each index commit costs more than
+    # indexing a document): how long a new document may take to become searchable while many arrive.
+    drain_interval_s: float = 1.0
 
 
 @dataclass(frozen=True)

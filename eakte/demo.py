@@ -2,19 +2,24 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eakte.config import Settings
 from eakte.models import Task, Unit
 from eakte.runtime import Runtime
 from eakte.services import cases, documents, extraction, fileplan, identity, invoices, workflow
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 
 PASSWORD = "eakte-demo"
+TOWN = "Gemeinde Musterstadt"  # fictional: the demo names no real municipality
+# The demo's own debtor account for the payment export (the IBAN is the common documentation example, no real
+# municipality's); an installation configures its own, without it the export refuses.
+DEMO_DEBTOR = {"debtor_name": f"{TOWN} (Demo)", "debtor_iban": "DE89370400440532013000"}
 DEMO_DATA = Path(__file__).parent / "demo_data"
 
 UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
@@ -70,6 +75,14 @@ class Login:
     password: str
     roles: str
     token: str
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """`settings` with the demo's fictional debtor account, unless a debtor is configured."""
+    invoice = dict(settings.case_types.get("invoice", {}))
+    if invoice.get("debtor_name") or invoice.get("debtor_iban"):
+        return settings
+    return replace(settings, case_types={**settings.case_types, "invoice": {**invoice, **DEMO_DEBTOR}})
 
 
 def seed_demo(rt: Runtime) -> list[Login]:
@@ -150,7 +163,7 @@ def demo_pdf(title: str, paragraphs: list[str], pages: int = 2) -> bytes:
     for page in range(1, pages + 1):
         pdf.add_page()
         pdf.set_font("Helvetica", "B", 16)
-        pdf.cell(0, 10, f"Stadt Neu-Isenburg (Demo) - {title}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 10, f"{TOWN} (Demo) - {title}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", size=11)
         for paragraph in paragraphs:
             pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")

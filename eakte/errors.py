@@ -48,6 +48,38 @@ class Conflict(EakteError):
     title_de = "Konflikt"
 
 
+class FieldFrozen(Conflict):
+    """A field fixed by a decided workflow step; the problem names the field and the step."""
+
+    title = "Field is fixed by a decision"
+
+    def __init__(self, detail: str, *, field: str, step: str, detail_de: str | None = None) -> None:
+        super().__init__(detail, detail_de=detail_de, field=field, step=step)
+        self.field = field
+        self.step = step
+
+
+class DocumentFrozen(Conflict):
+    """A new version of a document a decided workflow step has fixed; the problem names the kind and the step."""
+
+    title = "Document is fixed by a decision"
+
+    def __init__(self, detail: str, *, kind: str, step: str, detail_de: str | None = None) -> None:
+        super().__init__(detail, detail_de=detail_de, kind=kind, step=step)
+        self.kind = kind
+        self.step = step
+
+
+class FieldReadOnly(Invalid):
+    """A field the system computes (or read from a source document); the problem names the field."""
+
+    title = "Field is read-only"
+
+    def __init__(self, detail: str, *, field: str, detail_de: str | None = None) -> None:
+        super().__init__(detail, detail_de=detail_de, field=field)
+        self.field = field
+
+
 class PayloadTooLarge(EakteError):
     status = 413
     title = "File too large"
@@ -58,6 +90,22 @@ class UnsupportedFileType(EakteError):
     status = 415
     title = "File type not allowed"
     title_de = "Dateityp nicht zulässig"
+
+
+class MalformedRequest(EakteError):
+    """The request cannot be read at all (e.g. a body that is not valid JSON)."""
+
+    status = 400
+    title = "Malformed request"
+    title_de = "Fehlerhafte Anfrage"
+
+
+class UnsupportedMediaType(EakteError):
+    """The request body is not in the format the endpoint reads (e.g. JSON sent as text/plain)."""
+
+    status = 415
+    title = "Unsupported media type"
+    title_de = "Format nicht unterstützt"
 
 
 class ConfigError(Exception):

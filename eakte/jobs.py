@@ -1,22 +1,32 @@
 """Background work through Huey: an SQLite queue in the data directory by default, Redis for several machines.
-Services enqueue; jobs call services. Queued jobs survive a restart (the queue is on disk or in Redis)."""
+Services enqueue through `eakte.runtime.JobQueue`, which `Jobs` implements; jobs call services. So this module
+sits above the services and nothing below imports it. Queued jobs survive a restart (on disk or in Redis)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import time
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, MemoryHuey, RedisHuey, crontab
+from huey.storage import SqliteStorage
 from huey.consumer import Consumer
 
 from eakte.clock import utcnow
-
-if TYPE_CHECKING:
-    from eakte.runtime import Runtime
+from eakte.coalesce import Coalescer
+from eakte.errors import ConfigError
+from eakte.runtime import Runtime
+from eakte.services import audit_anchor, extraction, indexing, workflow
 
 log = logging.getLogger(__name__)
 
+# An idle consumer thread polls the queue at most this far apart (huey backs off from 10 ms): the latency of a job
+# enqueued into an idle queue, against a cheap `select 1` per poll.
+IDLE_POLL_MAX_S = 0.2
+DRAIN_DUTY = 4.0  # the interval between drains of a burst is at least this many times the last drain's duration
+
 
 class Jobs:
+    """The Huey-backed `eakte.runtime.JobQueue`: `extract_text`, `run_hooks` and `drain_search_outbox` enqueue."""
+
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings.jobs
@@ -24,43 +34,79 @@ class Jobs:
         retry = {"retries": s.retries, "retry_delay": s.retry_delay_s}
         self.extract_text = self.huey.task(name="extract_text", **retry)(self._extract_text)
         self.run_hooks = self.huey.task(name="run_hooks", **retry)(self._run_hooks)
-        self.drain_search_outbox = self.huey.task(name="drain_search_outbox", **retry)(self._drain)
+        drain = self.huey.task(name="drain_search_outbox", **retry)(self._drain)
+        # A drain job per commit would commit the index once per document, which costs five times the indexing of
+        # that document (whoosh writes and merges a segment per commit): a burst of commits enqueues one drain now
+        # and one at the end of each interval, each taking everything written meanwhile.
+        self.drain_search_outbox = drain if self.huey.immediate else Coalescer(
+            drain, rt.settings.search.drain_interval_s, "search-outbox-drain")
         self.periodic = self.huey.periodic_task(crontab(minute="*"), name="periodic")(self._periodic)
+        self.audit_checkpoint = self.huey.periodic_task(crontab(minute="0"), name="audit_checkpoint")(
+            self._audit_checkpoint)
 
     # Job bodies: thin, everything real lives in services.
 
     def _extract_text(self, version_id: int) -> str:
-        from eakte.services import extraction
         return extraction.extract_version(self.rt, version_id)
 
     def _run_hooks(self, case_id: int, step: str) -> None:
-        from eakte.services import workflow
         workflow.run_enter_hooks(self.rt, case_id, step)
 
     def _drain(self) -> int:
-        from eakte.services import indexing
-        return indexing.drain(self.rt)
+        started = time.monotonic()
+        applied = indexing.drain(self.rt)
+        if applied and isinstance(self.drain_search_outbox, Coalescer):
+            # The longer a drain takes (a large index, a busy machine), the more the next one should take at once:
+            # index at most about 1/DRAIN_DUTY of the time, whatever the load.
+            self.drain_search_outbox.stretch(DRAIN_DUTY * (time.monotonic() - started))
+        return applied
 
     def _periodic(self) -> dict[str, int]:
-        from eakte.services import extraction, indexing, workflow
         escalated = workflow.escalate_overdue(self.rt, utcnow())
+        released = workflow.release_stale_claims(self.rt)  # claims of deputies whose appointment has ended
         requeued = extraction.requeue_stale(self.rt)
         indexed = indexing.drain(self.rt)  # picks up what a lost drain job left behind
-        return {"escalated": escalated, "requeued": requeued, "indexed": indexed}
+        return {"escalated": escalated, "released": released, "requeued": requeued, "indexed": indexed}
 
-    def consumer(self, workers: int | None = None) -> Consumer:
+    def _audit_checkpoint(self) -> bool:
+        # Hourly, not with `periodic`: a checkpoint only needs to bound how much of the tail could go unnoticed,
+        # and each one is a record kept (under Object Lock) for the retention period.
+        return audit_anchor.take_checkpoint(self.rt) is not None
+
+    def consumer(self, workers: int | None = None, *, periodic: bool = True) -> Consumer:
         return _QuietConsumer(self.huey, workers=workers or self.rt.settings.jobs.workers, worker_type="thread",
-                              periodic=True, initial_delay=0.05, max_delay=1.0)
+                              periodic=periodic, initial_delay=0.01, max_delay=IDLE_POLL_MAX_S)
+
+
+def jobs_of(rt: Runtime) -> Jobs:
+    """The runtime's queue as `Jobs`, for what only Huey can do: run a consumer, count what is queued."""
+    if not isinstance(rt.jobs, Jobs):
+        raise ConfigError("the runtime's job queue is not eakte's Huey queue")
+    return rt.jobs
 
 
 def _make_huey(rt: Runtime) -> Huey:
     s = rt.settings.jobs
+    # results=False: nobody reads a job's return value, and storing it costs a queue write per job (in memory, for
+    # the immediate backend, a leak).
     if s.backend == "immediate":
-        return MemoryHuey(s.queue_name, immediate=True)
+        return MemoryHuey(s.queue_name, immediate=True, results=False)
     if s.backend == "redis":
-        return RedisHuey(s.queue_name, url=s.redis_url)
+        return RedisHuey(s.queue_name, url=s.redis_url, results=False)
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(s.queue_name, filename=str(rt.settings.data_dir / "jobs.db"))
+    return Huey(s.queue_name, storage_class=_SqliteQueue, filename=str(rt.settings.data_dir / "jobs.db"),
+                results=False)
+
+
+class _SqliteQueue(SqliteStorage):
+    """huey's SQLite queue with synchronous=NORMAL (huey offers FULL or OFF): in WAL mode a commit then survives a
+    crash of the process without an fsync per enqueue and dequeue; what a power cut loses is caught up anyway
+    (`extraction.requeue_stale`, the periodic drain of the search outbox)."""
+
+    def _create_connection(self):  # type: ignore[no-untyped-def]
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=1")
+        return conn
 
 
 class _QuietConsumer(Consumer):

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eakte.clock import utcnow
@@ -225,6 +225,8 @@ class Task(Base):
     escalate_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     escalate_role: Mapped[str | None] = mapped_column(String(32))
     escalated_at: Mapped[dt.datetime | None]
+    # Set when a return to an earlier step voided this decision: it stays in the history but no longer counts.
+    voided_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True, foreign_keys=[unit_id])
@@ -256,6 +258,9 @@ class Deputy(Base):
     deputy_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date] = mapped_column(Date)
+    # Appointed by an admin: may come from another unit and covers all the absent person's units; a deputy
+    # a user names themselves acts only in the units both share.
+    by_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PaymentExport(Base):

@@ -1,10 +1,14 @@
-"""Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process."""
+"""Wiring: settings → database, blob store, file-type sniffing and text extraction, built once per process.
+
+The runtime also owns the interface through which services enqueue background work (`JobQueue`); `eakte.jobs`
+implements it and calls the services, so the dependencies run one way: jobs → services → runtime. A runtime
+gets its job queue passed in (`eakte.bootstrap.build_runtime` does that for every entry point)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable, Protocol
 
 from eakte.config import MIB, Settings
 from eakte.errors import ConfigError
@@ -14,13 +18,23 @@ from storage import BlobStore, LocalBlobStore, ObjectLockDefaults, S3BlobStore, 
 from search import SearchIndex
 from workflows.registry import Registry, load_registry
 
-if TYPE_CHECKING:
-    from eakte.jobs import Jobs
+
+class JobQueue(Protocol):
+    """The background jobs services may ask for, by name. Each call only enqueues (with the `immediate` backend
+    it also runs the job at once); call them after the commit, so the job sees the rows it needs."""
+
+    def extract_text(self, version_id: int) -> object: ...
+
+    def run_hooks(self, case_id: int, step: str) -> object: ...
+
+    def drain_search_outbox(self) -> object: ...
 
 
 @dataclass
 class Runtime:
     settings: Settings
+    # Builds the job queue on first use; None: this runtime cannot enqueue (e.g. a migration-only tool).
+    job_queue: Callable[[Runtime], JobQueue] | None = None
 
     @cached_property
     def db(self) -> Database:
@@ -61,9 +75,10 @@ class Runtime:
                              max_chars=i.max_text_chars, workers=i.extraction_workers)
 
     @cached_property
-    def jobs(self) -> Jobs:
-        from eakte.jobs import Jobs
-        return Jobs(self)
+    def jobs(self) -> JobQueue:
+        if self.job_queue is None:
+            raise ConfigError("this runtime was built without a job queue: use eakte.bootstrap.build_runtime")
+        return self.job_queue(self)
 
     @cached_property
     def search_index(self) -> SearchIndex:

@@ -283,16 +283,3 @@ def prefix_term(text: str) -> str:
     """A prefix as it is matched against indexed terms: folded, not stemmed (``Rech`` → ``rech``)."""
     words = [fold(m.group()) for m in _WORD.finditer(text)]
     return words[-1] if words else ""
-
-
-# --- the whoosh analyzer ------------------------------------------------------------------------------------------
-
-
-def german_analyzer():  # type: ignore[no-untyped-def]
-    """A whoosh analyzer (a Tokenizer) doing all of the above; imported lazily so this module needs no whoosh.
-
-    Index mode yields compound parts at the word's position, query mode only the words' stems.
-    """
-    from search.whoosh_index import GermanTokenizer
-
-    return GermanTokenizer()

@@ -7,9 +7,11 @@ from .base import (
     BlobRef,
     BlobStore,
     BlobStoreError,
+    RECORDS_PREFIX,
     Retention,
     key_for,
     parse_key,
+    parse_record_name,
     sha256_from_key,
 )
 from .local import LocalBlobStore
@@ -25,10 +27,12 @@ __all__ = [
     "BlobStoreError",
     "LocalBlobStore",
     "ObjectLockDefaults",
+    "RECORDS_PREFIX",
     "Retention",
     "S3BlobStore",
     "S3Settings",
     "key_for",
     "parse_key",
+    "parse_record_name",
     "sha256_from_key",
 ]

@@ -72,6 +72,35 @@ class BlobStore(Protocol):
     def iter_blobs(self) -> Iterator[BlobInfo]:
         """Every blob in the store (for verify-all and gc)."""
 
+    def cleanup_temp(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+        """Remove what puts that never finished left behind (temp files, open multipart uploads) once older
+        than `older_than`; returns how many were removed."""
+
+    # Records: small named documents beside the blobs (e.g. audit checkpoints), under RECORDS_PREFIX, which
+    # iter_blobs never lists and gc therefore never deletes. Written once, under the store's Object Lock
+    # defaults where it has them; never replaced.
+
+    def put_record(self, name: str, data: bytes) -> bool:
+        """Store `data` under `name`; False (and nothing written) when a record of that name exists."""
+
+    def read_record(self, name: str) -> bytes:
+        """The record's bytes; raises BlobNotFound."""
+
+    def list_records(self, folder: str, limit: int | None = None) -> list[str]:
+        """Names of the records directly in `folder`, ascending, at most `limit` of them."""
+
+
+RECORDS_PREFIX = "records/"
+_RECORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+
+def parse_record_name(name: str) -> str:
+    """`name` if it can name a record (or a folder of them); ValueError otherwise, so no name from outside
+    can reach a path or object that is not a record ("..", absolute paths, empty parts)."""
+    if _RECORD_RE.fullmatch(name) is None or ".." in name:
+        raise ValueError(f"not a record name: {name!r}")
+    return name
+
 
 def key_for(sha256_hex: str) -> str:
     """The one mapping from content hash to key, shared by every backend."""

@@ -3,6 +3,7 @@
 Layout under `root`:
     sha256/ab/cd/abcd…   the blobs, read-only (0o444), named by key_for()
     tmp/                 in-flight uploads; leftovers of a crash are removed by cleanup_temp()
+    records/…            named records (audit checkpoints), read-only, never listed by iter_blobs
 
 tmp/ lives under the same root so that the final link is a same-file-system operation and therefore atomic.
 """
@@ -18,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .base import BlobCorrupt, BlobInfo, BlobNotFound, BlobRef, BlobStoreError, Retention, key_for, parse_key
+from .base import (RECORDS_PREFIX, BlobCorrupt, BlobInfo, BlobNotFound, BlobRef, BlobStoreError, Retention, key_for,
+                   parse_key, parse_record_name)
 
 CHUNK_SIZE = 1024 * 1024
 _BLOB_MODE = 0o444
@@ -110,13 +112,13 @@ class LocalBlobStore:
                 modified = dt.datetime.fromtimestamp(st.st_mtime, tz=dt.timezone.utc)
                 yield BlobInfo(key=key, size=st.st_size, modified=modified)
 
-    def cleanup_temp(self, older_than: dt.timedelta) -> int:
+    def cleanup_temp(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
         """Remove temp files a crashed put left behind; returns how many were removed.
 
         Only files older than `older_than` go, so that uploads still in progress are not pulled from under
         a running put: choose it well above the longest upload.
         """
-        cutoff = (dt.datetime.now(dt.timezone.utc) - older_than).timestamp()
+        cutoff = ((now or dt.datetime.now(dt.timezone.utc)) - older_than).timestamp()
         removed = 0
         for entry in os.scandir(self._tmp):
             try:
@@ -126,6 +128,46 @@ class LocalBlobStore:
             except FileNotFoundError:
                 continue  # its put finished meanwhile
         return removed
+
+    def put_record(self, name: str, data: bytes) -> bool:
+        # Same write-once discipline as a blob: synced temp file, read-only, linked into place (never replaced).
+        target = self._record_path(name)
+        if target.exists():
+            return False
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="record-", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fchmod(out.fileno(), _BLOB_MODE)
+                os.fsync(out.fileno())
+            self._ensure_dir(target.parent)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return False
+            _fsync_dir(target.parent)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_record(self, name: str) -> bytes:
+        try:
+            return self._record_path(name).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(name) from None
+
+    def list_records(self, folder: str, limit: int | None = None) -> list[str]:
+        directory = self._record_path(folder)
+        try:
+            names = sorted(e.name for e in os.scandir(directory) if e.is_file(follow_symlinks=False))
+        except FileNotFoundError:
+            return []
+        return [f"{folder}/{n}" for n in names[:limit]]
+
+    def _record_path(self, name: str) -> Path:
+        return self.root / RECORDS_PREFIX / parse_record_name(name)
 
     def _path(self, key: str) -> Path:
         parse_key(key)

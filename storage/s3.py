@@ -21,6 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .base import (
+    RECORDS_PREFIX,
     BlobCorrupt,
     BlobInfo,
     BlobLocked,
@@ -30,6 +31,7 @@ from .base import (
     Retention,
     key_for,
     parse_key,
+    parse_record_name,
 )
 
 MiB = 1024 * 1024
@@ -199,6 +201,77 @@ class S3BlobStore:
                     modified = obj["LastModified"].astimezone(dt.timezone.utc)
                     yield BlobInfo(key=key, size=obj["Size"], modified=modified)
 
+    def put_record(self, name: str, data: bytes) -> bool:
+        object_name = self._record_name(name)
+        if self._head(object_name) is not None:
+            return False
+        # Under the bucket's Object Lock defaults, like every blob: a record that anchors the audit trail must be
+        # as hard to remove as what it anchors.
+        retention = self.settings.object_lock.retention() if self.settings.object_lock is not None else None
+        with self._errors(f"upload of record {name}"):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=object_name,
+                Body=data,
+                ContentLength=len(data),
+                ContentMD5=_b64(hashlib.md5(data, usedforsecurity=False).digest()),
+                ContentType="application/json" if name.endswith(".json") else "application/octet-stream",
+                **_lock_args(retention),
+            )
+        return True
+
+    def read_record(self, name: str) -> bytes:
+        with self._errors(f"download of record {name}", not_found=name):
+            body = self.client.get_object(Bucket=self.bucket, Key=self._record_name(name))["Body"]
+            with contextlib.closing(body):
+                data: bytes = body.read()
+        return data
+
+    def list_records(self, folder: str, limit: int | None = None) -> list[str]:
+        # Listings come in ascending key order, so `limit` is applied by the server (MaxKeys), page by page.
+        start = self._record_name(folder) + "/"
+        names: list[str] = []
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": start, "Delimiter": "/"}
+        with self._errors(f"listing of records in {folder}"):
+            while limit is None or len(names) < limit:
+                if limit is not None:
+                    args["MaxKeys"] = min(1000, limit - len(names))
+                page = self.client.list_objects_v2(**args)
+                names += [f"{folder}/{obj['Key'][len(start):]}" for obj in page.get("Contents", [])]
+                if not page.get("IsTruncated"):
+                    break
+                args["ContinuationToken"] = page["NextContinuationToken"]
+        return names[:limit]
+
+    def cleanup_temp(self, older_than: dt.timedelta, *, now: dt.datetime | None = None) -> int:
+        """Abort multipart uploads of blobs begun more than `older_than` ago; returns how many were aborted.
+
+        A put that dies between create_multipart_upload and complete/abort (killed process, lost connection)
+        leaves its parts stored, invisible to listings and billed, until someone aborts the upload. Uploads
+        younger than `older_than` may still be running, so choose it well above the longest upload (gc passes
+        its grace period). Only this store's blob prefix is touched, never other users of a shared bucket.
+        """
+        cutoff = (now or _now()) - older_than
+        aborted = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with self._errors("listing multipart uploads"):
+            pages = list(paginator.paginate(Bucket=self.bucket, Prefix=f"{self._prefix}sha256/"))
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"].astimezone(dt.timezone.utc) >= cutoff:
+                    continue
+                try:
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                       UploadId=upload["UploadId"])
+                except ClientError as e:
+                    if _code(e) == "NoSuchUpload":
+                        continue  # completed or aborted meanwhile
+                    raise BlobStoreError(f"abort of multipart upload {upload['Key']} failed: {_code(e)}") from e
+                except BotoCoreError as e:
+                    raise BlobStoreError(f"abort of multipart upload {upload['Key']} failed: {e}") from e
+                aborted += 1
+        return aborted
+
     # -- administration -----------------------------------------------------------------------------------------
 
     def ensure_bucket(self, object_lock: bool = False) -> None:
@@ -233,6 +306,9 @@ class S3BlobStore:
     def _name(self, key: str) -> str:
         parse_key(key)
         return self._prefix + key
+
+    def _record_name(self, name: str) -> str:
+        return self._prefix + RECORDS_PREFIX + parse_record_name(name)
 
     def _spool(self, stream: BinaryIO, spool: IO[bytes]) -> tuple[str, int, bytes | None]:
         """Copy stream into spool; returns (sha256 hex, size, md5 digest or None when multipart will be used)."""

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from eakte.config import DatabaseSettings, Settings, StorageSettings
 from eakte.db import SELF_MANAGED_TABLES
 from eakte.models import Base
+from eakte.bootstrap import build_runtime
 from eakte.runtime import Runtime
 from eakte.services import fileplan, identity
 from eakte.services.access import SYSTEM, Actor, Principal
@@ -110,7 +111,7 @@ def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = 
     settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),
                         storage=storage or StorageSettings(), ingest=IngestSettings(**ingest),
                         jobs=JobsSettings(backend="immediate"), case_types=case_types or {})
-    rt = Runtime(settings)
+    rt = build_runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rt.db.upgrade()
     return rt

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Literal, Mapping, Protocol
+from typing import Any, Callable, Literal, Mapping, NamedTuple, Protocol
 
-from workflows.fields import Field
+from workflows.fields import Field, submitted_changes
 
 CORE_ROLES = frozenset({"clerk", "approver", "auditor", "admin"})
 DecisionKind = Literal["approve", "reject", "return"]
@@ -23,9 +23,16 @@ class Actor:
 
     user_id: int
     roles: frozenset[tuple[str, str]]
+    # Absent colleagues this actor stands in for on this task (Vertretung): the deputy may do only what they
+    # could, so four-eyes counts their earlier decisions too.
+    on_behalf_of: frozenset[int] = frozenset()
 
     def has_role(self, role: str, unit: str | None = None) -> bool:
         return any(r == role and (unit is None or u == unit) for u, r in self.roles)
+
+    @property
+    def identities(self) -> frozenset[int]:
+        return self.on_behalf_of | {self.user_id}
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class GuardContext:
     actor: Actor
     metadata: Mapping[str, Any]
     deciders: Mapping[str, frozenset[int]]  # step key → users who decided a task of that step
+    unit: str  # code of the unit whose task is being decided: roles a guard demands must be held there
 
 
 class Guard(Protocol):
@@ -48,36 +56,52 @@ class NotSameAs:
 
     def refusal(self, ctx: GuardContext) -> tuple[str, str] | None:
         for step in self.steps:
-            if ctx.actor.user_id in ctx.deciders.get(step, frozenset()):
+            if ctx.actor.identities & ctx.deciders.get(step, frozenset()):
                 return (f"four-eyes principle: you already decided step {step!r} of this case",
                         f"Vier-Augen-Prinzip: Sie haben bereits den Schritt {step!r} dieser Akte entschieden")
         return None
 
 
+class Tier(NamedTuple):
+    """Amounts above `above` need `role`, held in `unit` (a unit code) or, without one, in the unit whose task
+    is decided: a head of unit signs for their own unit only, the mayor in the mayor's office."""
+
+    above: Decimal
+    role: str
+    unit: str | None = None
+
+
 @dataclass(frozen=True)
 class ValueTiers:
-    """Amounts above a threshold need a stronger role: ((threshold, role), …), the highest matching tier wins."""
+    """Amounts above a threshold need a stronger role: (Tier(threshold, role[, unit]), …), the highest matching
+    tier wins. Plain (threshold, role) pairs are accepted and become tiers of the step's unit."""
 
     field: str
-    tiers: tuple[tuple[Decimal, str], ...]
+    tiers: tuple[Tier, ...]
 
-    def required_role(self, metadata: Mapping[str, Any]) -> str | None:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tiers", tuple(Tier(*t) for t in self.tiers))
+
+    def required_tier(self, metadata: Mapping[str, Any]) -> Tier | None:
         raw = metadata.get(self.field)
         if raw in (None, ""):
             return None
         amount = Decimal(str(raw))
         needed = None
-        for threshold, role in sorted(self.tiers):
-            if amount > threshold:
-                needed = role
+        for tier in sorted(self.tiers, key=lambda t: t.above):
+            if amount > tier.above:
+                needed = tier
         return needed
 
     def refusal(self, ctx: GuardContext) -> tuple[str, str] | None:
-        role = self.required_role(ctx.metadata)
-        if role is not None and not ctx.actor.has_role(role):
+        tier = self.required_tier(ctx.metadata)
+        if tier is None:
+            return None
+        unit = tier.unit or ctx.unit
+        if not ctx.actor.has_role(tier.role, unit):
             amount = ctx.metadata.get(self.field)
-            return (f"an amount of {amount} needs the role {role!r}",
-                    f"Ein Betrag von {amount} erfordert die Rolle {role!r}")
+            return (f"an amount of {amount} needs the role {tier.role!r} in unit {unit}",
+                    f"Ein Betrag von {amount} erfordert die Rolle {tier.role!r} in der Organisationseinheit {unit}")
         return None
 
 
@@ -101,6 +125,29 @@ class HookContext:
 
 
 Hook = Callable[[HookContext], None]
+
+
+@dataclass(frozen=True)
+class ReadOnlyWhen:
+    """`fields` are read-only while `applies(metadata)` holds: e.g. what was read from an e-invoice's XML is the
+    supplier's statement, while the same fields of an invoice typed from paper are the clerk's to fill in."""
+
+    fields: tuple[str, ...]
+    applies: Callable[[Mapping[str, Any]], bool]
+    reason: str  # completes "field X is …", e.g. "read from the e-invoice"
+    reason_de: str  # completes "Feld X ist …", e.g. "aus der E-Rechnung gelesen"
+
+
+@dataclass(frozen=True)
+class FieldLock:
+    """Why a field may not be changed now: computed by the system ("read_only"), or fixed because a step that
+    relies on it has been decided ("frozen", naming the step)."""
+
+    field: str
+    kind: Literal["read_only", "frozen"]
+    step: str | None
+    message: str
+    message_de: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +188,8 @@ class Step:
     escalate_to: tuple[str, str] | None = None  # (unit spec, role) that takes over overdue tasks
     on_enter: tuple[Hook, ...] = ()
     required_fields: tuple[str, ...] = ()  # must be filled before an approving decision
+    # Fields whose values an approving decision records as what it approved (the payment export pays those).
+    records: tuple[str, ...] = ()
     instruction: Literal["act", "cosign", "acknowledge"] = "act"
 
     def decision(self, key: str) -> Decision | None:
@@ -152,6 +201,10 @@ class DocumentKind:
     key: str
     label_de: str
     label_en: str
+    # A step key: once that step has been decided (approved), documents of this kind get no new version, as
+    # `CaseType.frozen_after` fixes fields: what the step confirmed (e.g. the invoice itself) must not be replaced
+    # behind it. Returning the case to that step or an earlier one voids the decision and lifts the lock.
+    frozen_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +222,13 @@ class CaseType:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Metadata computed from metadata after every change (e.g. the invoice checks); wins over typed values.
     derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # Step key → fields fixed once that step has been decided (approved): what the step confirmed must not change
+    # behind it. Returning the case to that step or an earlier one voids the decision and unfreezes them.
+    frozen_after: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    read_only_when: tuple[ReadOnlyWhen, ...] = ()
+    # (setting, unit code) pairs the settings name beyond the steps' literal units (e.g. routing targets), so an
+    # installation can be told at start-up which of them name no existing unit.
+    unit_settings: tuple[tuple[str, str], ...] = ()
 
     def normalise_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
         """Validated and normalised metadata plus what `derive` computes; raises FieldError naming a field."""
@@ -177,6 +237,62 @@ class CaseType:
         if self.derive:
             clean.update(self.derive(clean))
         return clean
+
+    def lock(self, name: str, metadata: Mapping[str, Any], decided: frozenset[str]) -> FieldLock | None:
+        """Why field `name` may not change now (None: it may). `decided`: the steps with a valid approval."""
+        for step in self.steps:  # in the declared order, so the earliest step that froze the field is named
+            if step.key in decided and name in self.frozen_after.get(step.key, ()):
+                return FieldLock(name, "frozen", step.key,
+                                 f"field {name!r} is fixed since step {step.key!r} was decided; to correct it, "
+                                 f"return the case to step {step.key!r} or an earlier one",
+                                 f"Feld {name!r} ist seit der Entscheidung im Schritt {step.key!r} festgeschrieben; "
+                                 f"zur Korrektur die Akte an diesen oder einen früheren Schritt zurückgeben")
+        declared = next((f for f in self.fields if f.name == name), None)
+        if declared is not None and declared.read_only:
+            return FieldLock(name, "read_only", None, f"field {name!r} is computed by the system and cannot be set",
+                             f"Feld {name!r} wird vom System berechnet und kann nicht gesetzt werden")
+        for rule in self.read_only_when:
+            if name in rule.fields and rule.applies(metadata):
+                return FieldLock(name, "read_only", None, f"field {name!r} is {rule.reason} and cannot be changed",
+                                 f"Feld {name!r} ist {rule.reason_de} und kann nicht geändert werden")
+        return None
+
+    def document_lock(self, kind: str, decided: frozenset[str]) -> str | None:
+        """The decided step that fixed documents of `kind` (no new version may be added), or None."""
+        declared = next((k for k in self.document_kinds if k.key == kind), None)
+        if declared is not None and declared.frozen_after is not None and declared.frozen_after in decided:
+            return declared.frozen_after
+        return None
+
+    def refused_change(self, old: Mapping[str, Any], submitted: Mapping[str, Any],
+                       decided: frozenset[str] = frozenset()) -> FieldLock | None:
+        """The first lock among the fields `submitted` (a merge patch onto `old`) really changes, or None.
+        Raises FieldError for a value that does not validate."""
+        merged = {**old, **{k: v for k, v in submitted.items() if v is not None}}
+        for name in submitted_changes(self.fields, old, submitted, open_schema=self.open_schema):
+            lock = self.lock(name, merged, decided)
+            if lock is not None:
+                return lock
+        return None
+
+    def approval_record(self, step_key: str, decision_key: str, metadata: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What an approving decision of the step approved (its `records` fields), None for other decisions."""
+        step = self.step(step_key)
+        decision = step.decision(decision_key)
+        if not step.records or decision is None or decision.kind != "approve":
+            return None
+        return {name: metadata.get(name) for name in step.records}
+
+    def unit_references(self) -> list[tuple[str, str]]:
+        """(where, unit code) for every unit the definition names literally: its unit settings, then the steps'."""
+        refs = list(self.unit_settings)
+        named = {code for _, code in refs}
+        for step in self.steps:
+            for spec in step.units + ((step.escalate_to[0],) if step.escalate_to else ()):
+                if not spec.startswith("$") and spec not in named:
+                    refs.append((f"step {step.key}", spec))
+                    named.add(spec)
+        return refs
 
     def step(self, key: str) -> Step:
         for s in self.steps:
@@ -197,6 +313,21 @@ class CaseType:
             raise DefinitionError(f"{where}: duplicate step keys")
         if len({f.name for f in self.fields}) != len(self.fields):
             raise DefinitionError(f"{where}: duplicate field names")
+        declared = {f.name for f in self.fields}
+        for rule in self.read_only_when:
+            for name in rule.fields:
+                if name not in declared:
+                    raise DefinitionError(f"{where}: read-only field {name!r} is not declared")
+        for kind in self.document_kinds:
+            if kind.frozen_after is not None and kind.frozen_after not in keys:
+                raise DefinitionError(f"{where}: document kind {kind.key!r} frozen after unknown step "
+                                      f"{kind.frozen_after!r}")
+        for key, names in self.frozen_after.items():
+            if key not in keys:
+                raise DefinitionError(f"{where}: fields frozen after unknown step {key!r}")
+            for name in names:
+                if name not in declared:
+                    raise DefinitionError(f"{where}: field {name!r} frozen after step {key!r} is not declared")
         if self.start is None:
             if self.steps:
                 raise DefinitionError(f"{where}: has steps but no start step")
@@ -218,9 +349,9 @@ class CaseType:
                     raise DefinitionError(f"{where}, step {step.key!r}: unit field {spec[7:]!r} is not declared")
             if step.escalate_to and step.escalate_to[1] not in roles:
                 raise DefinitionError(f"{where}, step {step.key!r}: unknown escalation role {step.escalate_to[1]!r}")
-            for name in step.required_fields:
+            for name in step.required_fields + step.records:
                 if name not in fields:
-                    raise DefinitionError(f"{where}, step {step.key!r}: required field {name!r} is not declared")
+                    raise DefinitionError(f"{where}, step {step.key!r}: field {name!r} is not declared")
             for guard in step.guards:
                 if isinstance(guard, NotSameAs):
                     for other in guard.steps:
@@ -228,10 +359,10 @@ class CaseType:
                             raise DefinitionError(f"{where}, step {step.key!r}: four-eyes guard names unknown "
                                                   f"step {other!r}")
                 if isinstance(guard, ValueTiers):
-                    for _, role in guard.tiers:
-                        if role not in roles:
+                    for tier in guard.tiers:
+                        if tier.role not in roles:
                             raise DefinitionError(f"{where}, step {step.key!r}: value tier needs unknown role "
-                                                  f"{role!r}")
+                                                  f"{tier.role!r}")
         reachable, todo = set(), [self.start]
         while todo:
             key = todo.pop()
@@ -248,9 +379,12 @@ class CaseType:
         return {
             "key": self.key, "label_de": self.label_de, "label_en": self.label_en,
             "fields": [f.describe() for f in self.fields],
-            "document_kinds": [{"key": k.key, "label_de": k.label_de, "label_en": k.label_en}
-                               for k in self.document_kinds],
+            "document_kinds": [{"key": k.key, "label_de": k.label_de, "label_en": k.label_en,
+                                "frozen_after": k.frozen_after} for k in self.document_kinds],
             "start": self.start,
+            "frozen_after": {k: list(v) for k, v in self.frozen_after.items()},
+            "read_only_when": [{"fields": list(r.fields), "reason": r.reason, "reason_de": r.reason_de}
+                               for r in self.read_only_when],
             "steps": [{"key": s.key, "label_de": s.label_de, "label_en": s.label_en, "role": s.role,
                        "units": list(s.units), "instruction": s.instruction,
                        "required_fields": list(s.required_fields),

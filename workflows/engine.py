@@ -99,7 +99,7 @@ def refusal(ct: CaseType, case: CaseState, task: TaskState, actor: Actor, decisi
             return WorkflowRefused("invalid", f"fill in {', '.join(missing)} before deciding {decision.key!r}",
                                    f"Vor der Entscheidung {decision.key!r} fehlen: {', '.join(missing)}")
         for guard in step.guards:
-            reason = guard.refusal(GuardContext(actor, case.metadata, deciders))
+            reason = guard.refusal(GuardContext(actor, case.metadata, deciders, task.unit))
             if reason:
                 return WorkflowRefused("forbidden", *reason)
     return None

@@ -33,6 +33,8 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int = 500
     help_de: str = ""
+    # Computed by the system (check results, the received format): never written through an update.
+    read_only: bool = False
 
     def normalise(self, value: Any) -> Any:
         """The stored form of `value`; raises FieldError naming this field."""
@@ -48,7 +50,7 @@ class Field:
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "label_de": self.label_de, "label_en": self.label_en,
-                               "kind": self.kind, "required": self.required}
+                               "kind": self.kind, "required": self.required, "read_only": self.read_only}
         if self.choices:
             out["choices"] = list(self.choices)
         return out
@@ -158,6 +160,14 @@ def validate_metadata(fields: tuple[Field, ...], metadata: Mapping[str, Any], *,
         if normalised is not None:
             out[key] = normalised
     return out
+
+
+def submitted_changes(fields: tuple[Field, ...], old: Mapping[str, Any], submitted: Mapping[str, Any], *,
+                      open_schema: bool = False) -> list[str]:
+    """The keys of `submitted` (a merge patch: None removes) whose normalised value differs from `old`: sending a
+    field back unchanged, as a form does, is no change."""
+    clean = validate_metadata(fields, {k: v for k, v in submitted.items() if v is not None}, open_schema=open_schema)
+    return [key for key in submitted if clean.get(key) != old.get(key)]
 
 
 def missing_required(fields: tuple[Field, ...], metadata: Mapping[str, Any],

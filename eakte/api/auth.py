@@ -15,12 +15,10 @@ token_auth = HTTPTokenAuth(scheme="Bearer", description="Personal API token (`ea
 def _verify(token: str) -> Principal | None:
     if not token:
         return None
-    rt = current_app.extensions["eakte"]
-    with rt.db.read() as session:
-        try:
-            return identity.principal_for_token(session, token, rt.registry.restricted_types)
-        except EakteError:
-            return None
+    try:
+        return identity.authenticate(current_app.extensions["eakte"], token)
+    except EakteError:
+        return None
 
 
 def current_actor() -> Actor:

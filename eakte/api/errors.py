@@ -36,7 +36,8 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
 def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(EakteError)
     def _domain_error(exc: EakteError) -> Response:
-        return problem(exc.status, exc.detail, title=exc.title, detail_de=exc.detail_de, **exc.extra)
+        return problem(exc.status, exc.detail, title=exc.title, title_de=exc.title_de, detail_de=exc.detail_de,
+                       **exc.extra)
 
     @app.error_processor
     def _http_error(error: HTTPError) -> Response:

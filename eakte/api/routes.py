@@ -1,4 +1,4 @@
-"""REST endpoints under /api/v1: parse, authorise through the services, shape the answer."""
+"""REST endpoints under /api/v1: parse, call a service (which opens the unit of work), shape the answer."""
 from __future__ import annotations
 
 import unicodedata
@@ -8,8 +8,6 @@ from urllib.parse import quote
 
 from apiflask import APIBlueprint
 from flask import Response, current_app, request, stream_with_context
-from sqlalchemy import select
-
 from eakte.api.auth import current_actor, token_auth
 from eakte.api.schemas import (
     AuditList,
@@ -31,10 +29,8 @@ from eakte.api.schemas import (
     VersionUpload,
 )
 from eakte.api.views import case_view, document_view, file_plan_view, version_view
-from eakte.models import Document, Unit, User
 from eakte.runtime import Runtime
-from eakte.services import audit, cases, documents, fileplan, workflow
-from eakte.services.access import require_audit_reader
+from eakte.services import cases, documents, fileplan, identity
 
 api = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="eakte")
 
@@ -48,16 +44,12 @@ def current_runtime() -> Runtime:
 @api.output(MeOut)
 @api.doc(summary="The calling user and their roles")
 def me() -> dict[str, Any]:
-    actor = current_actor()
-    p = actor.principal
-    with current_runtime().db.read() as session:
-        units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(p.unit_ids))).scalars()}
-        user = session.get(User, p.user_id)
-        assert user is not None
-        roles = [{"unit": units[uid].code, "unit_name": units[uid].name, "role": role}
-                 for uid, rs in sorted(p.roles_by_unit.items()) for role in sorted(rs)]
-        return {"id": user.id, "username": user.username, "display_name": user.display_name, "roles": roles,
-                "is_admin": p.is_admin, "is_auditor": p.is_auditor}
+    p = current_actor().principal
+    user, units = identity.whoami(current_runtime(), p)
+    roles = [{"unit": units[uid].code, "unit_name": units[uid].name, "role": role}
+             for uid, rs in sorted(p.roles_by_unit.items()) if uid in units for role in sorted(rs)]
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "roles": roles,
+            "is_admin": p.is_admin, "is_auditor": p.is_auditor}
 
 
 # --- file plan --------------------------------------------------------------------------------------------
@@ -68,11 +60,9 @@ def me() -> dict[str, Any]:
 @api.output(FilePlanOut, status_code=201)
 @api.doc(summary="Add a file plan node (admins)")
 def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
-    with current_runtime().db.write() as session:
-        node = fileplan.add_node(session, current_actor(), body["code"], body["title"], body["retention_years"],
-                                 body["disposal"])
-        codes = {n.id: n.code for n in fileplan.list_nodes(session)}
-        return file_plan_view(node, codes)
+    node, plan = fileplan.create_node(current_runtime(), current_actor(), body["code"], body["title"],
+                                      body["retention_years"], body["disposal"])
+    return file_plan_view(node, {n.id: n.code for n in plan})
 
 
 @api.get("/file-plan")
@@ -80,10 +70,9 @@ def add_file_plan_node(body: dict[str, Any]) -> dict[str, Any]:
 @api.output(FilePlanList)
 @api.doc(summary="The file plan (Aktenplan)")
 def list_file_plan() -> dict[str, Any]:
-    with current_runtime().db.read() as session:
-        nodes = fileplan.list_nodes(session)
-        codes = {n.id: n.code for n in nodes}
-        return {"items": [file_plan_view(n, codes) for n in nodes]}
+    nodes = fileplan.file_plan(current_runtime())
+    codes = {n.id: n.code for n in nodes}
+    return {"items": [file_plan_view(n, codes) for n in nodes]}
 
 
 # --- cases ------------------------------------------------------------------------------------------------
@@ -94,11 +83,7 @@ def list_file_plan() -> dict[str, Any]:
 @api.output(CaseOut, status_code=201)
 @api.doc(summary="Create a case; its reference is <file-plan code>/<number>/<year>")
 def create_case(body: dict[str, Any]) -> dict[str, Any]:
-    rt = current_runtime()
-    with rt.db.write() as session:
-        case = cases.create_case(session, current_actor(), cases.NewCase(**body), rt.registry)
-        workflow.start_workflow(rt, session, current_actor(), case)
-        return case_view(case)
+    return case_view(cases.open_case(current_runtime(), current_actor(), cases.NewCase(**body)))
 
 
 @api.get("/cases")
@@ -109,9 +94,8 @@ def create_case(body: dict[str, Any]) -> dict[str, Any]:
 def list_cases(query: dict[str, Any]) -> dict[str, Any]:
     offset, limit = query.pop("offset"), query.pop("limit")
     flt = cases.CaseFilter(title_contains=query.pop("q", None), **query)
-    with current_runtime().db.read() as session:
-        rows, total = cases.list_cases(session, current_actor(), flt, offset=offset, limit=limit)
-        return {"items": [case_view(c) for c in rows], "total": total, "offset": offset, "limit": limit}
+    rows, total = cases.find_cases(current_runtime(), current_actor(), flt, offset=offset, limit=limit)
+    return {"items": [case_view(c) for c in rows], "total": total, "offset": offset, "limit": limit}
 
 
 @api.get("/cases/<int:case_id>")
@@ -119,8 +103,7 @@ def list_cases(query: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="One case")
 def get_case(case_id: int) -> dict[str, Any]:
-    with current_runtime().db.read() as session:
-        return case_view(cases.get_case(session, current_actor(), case_id))
+    return case_view(cases.read_case(current_runtime(), current_actor(), case_id))
 
 
 @api.patch("/cases/<int:case_id>")
@@ -129,9 +112,7 @@ def get_case(case_id: int) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="Change title or metadata (clerks of the responsible unit)")
 def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    with current_runtime().db.write() as session:
-        case = cases.update_case(session, current_actor(), case_id, cases.CaseChanges(**body), current_runtime().registry)
-        return case_view(case)
+    return case_view(cases.change_case(current_runtime(), current_actor(), case_id, cases.CaseChanges(**body)))
 
 
 @api.post("/cases/<int:case_id>/close")
@@ -139,8 +120,7 @@ def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="Close the case (z.d.A.); its retention period starts")
 def close_case(case_id: int) -> dict[str, Any]:
-    with current_runtime().db.write() as session:
-        return case_view(cases.close_case(session, current_actor(), case_id))
+    return case_view(cases.conclude_case(current_runtime(), current_actor(), case_id))
 
 
 @api.get("/cases/<int:case_id>/audit")
@@ -149,11 +129,9 @@ def close_case(case_id: int) -> dict[str, Any]:
 @api.output(AuditList)
 @api.doc(summary="The audit trail of a case, oldest first")
 def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
-    with current_runtime().db.read() as session:
-        case = cases.get_case(session, current_actor(), case_id)
-        require_audit_reader(current_actor().principal, case)
-        events = audit.events_for_case(session, case.id, offset=query["offset"], limit=query["limit"])
-        return {"items": events, "offset": query["offset"], "limit": query["limit"]}
+    events = cases.case_trail(current_runtime(), current_actor(), case_id, offset=query["offset"],
+                              limit=query["limit"])
+    return {"items": events, "offset": query["offset"], "limit": query["limit"]}
 
 
 # --- documents --------------------------------------------------------------------------------------------
@@ -163,10 +141,8 @@ def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentList)
 @api.doc(summary="The documents of a case")
 def list_documents(case_id: int) -> dict[str, Any]:
-    with current_runtime().db.read() as session:
-        case = cases.get_case(session, current_actor(), case_id)
-        rows = session.execute(select(Document).where(Document.case_id == case.id).order_by(Document.id)).scalars()
-        return {"items": [document_view(d) for d in rows]}
+    rows = documents.case_documents(current_runtime(), current_actor(), case_id)
+    return {"items": [document_view(d) for d in rows]}
 
 
 @api.post("/cases/<int:case_id>/documents")
@@ -196,8 +172,7 @@ def upload_version(document_id: int, form: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentOut)
 @api.doc(summary="A document with all its versions")
 def get_document(document_id: int) -> dict[str, Any]:
-    with current_runtime().db.read() as session:
-        return document_view(documents.get_document(session, current_actor(), document_id))
+    return document_view(documents.read_document(current_runtime(), current_actor(), document_id))
 
 
 @api.get("/documents/<int:document_id>/content")

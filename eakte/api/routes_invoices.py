@@ -37,12 +37,13 @@ def create_payment_export(body: dict[str, Any]) -> dict[str, Any]:
     r = invoices.export_payments(current_runtime(), current_actor(), body["execution_date"])
     base = f"/api/v1/invoices/payment-exports/{r.export_id}"
     return {"id": r.export_id, "count": r.count, "total": str(r.total), "csv": f"{base}/csv",
-            "pain001": f"{base}/pain001" if r.pain001_key else None, "not_sepa": r.not_sepa}
+            "pain001": f"{base}/pain001" if r.pain001_key else None, "not_sepa": r.not_sepa, "refused": r.refused}
 
 
 @api.get("/invoices/payment-exports/<int:export_id>/<any(csv, pain001):kind>")
 @api.auth_required(token_auth)
-@api.doc(summary="Download an export's CSV or pain.001 file")
+@api.doc(summary="Download an export's CSV or pain.001 file",
+         responses={200: {"description": "the file", "content": {"text/csv": {}, "application/xml": {}}}})
 def payment_export_file(export_id: int, kind: str) -> Response:
     name, mime, stream = invoices.export_file(current_runtime(), current_actor(), export_id, kind)
 

@@ -1,7 +1,6 @@
 """Full-text search."""
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any, Iterator
 
@@ -12,6 +11,7 @@ from eakte.api.routes import api, content_disposition, current_runtime
 from eakte.api.schemas import ExportIn, SearchOut, SearchQuery
 from eakte.services import exports, search
 from search import Filters
+from workflows.spreadsheet import SafeCsvWriter
 
 
 @api.get("/search")
@@ -39,7 +39,7 @@ def search_csv(query: dict[str, Any]) -> Response:
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=";")
+        writer = SafeCsvWriter(out, delimiter=";")  # titles are user input: no cell may run as a formula
         writer.writerow(["Aktenzeichen", "Betreff der Akte", "Aktentyp", "Dokument", "Art", "Dokument-ID",
                          "Relevanz"])
         offset = 0

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from eakte.api.auth import current_actor, token_auth
 from eakte.api.routes import api, current_runtime
 from eakte.api.schemas import (
@@ -23,9 +21,8 @@ from eakte.runtime import Runtime
 from eakte.services import workflow
 
 
-def task_views(rt: Runtime, session: Session, tasks: list[Task]) -> list[dict[str, Any]]:
-    ctx = workflow.page_context(session, current_actor(), tasks)
-    return [task_view(rt, ctx, t) for t in tasks]
+def task_views(rt: Runtime, page: workflow.TaskList) -> list[dict[str, Any]]:
+    return [task_view(rt, page.context, t) for t in page.tasks]
 
 
 def task_view(rt: Runtime, ctx: workflow.PageContext, task: Task) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def task_view(rt: Runtime, ctx: workflow.PageContext, task: Task) -> dict[str, A
         "step_label_de": step.label_de if step else task.step, "step_label_en": step.label_en if step else task.step,
         "unit": task.unit.code, "role": task.role, "status": task.status, "due_at": task.due_at,
         "overdue": bool(task.status == "open" and task.due_at and task.due_at < now),
-        "escalated": task.escalated_at is not None, "claimed_by": names.get(task.claimed_by),
+        "escalated": task.escalated_at is not None, "claimed_by": ctx.claimant(task),
         "decision": task.decision, "comment": task.comment, "decided_by": names.get(task.decided_by),
         "decided_at": task.decided_at, "checks": task.case.metadata_.get("checks") or [],
         "decisions": workflow.allowed_decisions(rt, ctx, task),
@@ -62,11 +59,9 @@ def case_types() -> dict[str, Any]:
 def inbox(query: dict[str, Any]) -> dict[str, Any]:
     rt = current_runtime()
     offset, limit = query.pop("offset"), query.pop("limit")
-    with rt.db.read() as session:
-        rows, total, counts = workflow.inbox(session, current_actor(), workflow.InboxFilter(**query),
-                                             offset=offset, limit=limit)
-        return {"items": task_views(rt, session, rows), "total": total, "counts": counts,
-                "offset": offset, "limit": limit}
+    page, total, counts = workflow.inbox_page(rt, current_actor(), workflow.InboxFilter(**query), offset=offset,
+                                              limit=limit)
+    return {"items": task_views(rt, page), "total": total, "counts": counts, "offset": offset, "limit": limit}
 
 
 @api.post("/tasks/<int:task_id>/claim")
@@ -100,24 +95,35 @@ def complete(task_id: int, body: dict[str, Any]) -> Any:
 @api.doc(summary="Current step(s), the caller's allowed decisions, and the history")
 def case_workflow(case_id: int) -> dict[str, Any]:
     rt = current_runtime()
-    with rt.db.read() as session:
-        instance, tasks, events = workflow.workflow_of(session, current_actor(), case_id)
-        return {"case_id": case_id, "case_type": instance.case_type if instance else None,
-                "status": instance.status if instance else None,
-                "current_step": instance.current_step if instance else None,
-                "open_tasks": task_views(rt, session, [t for t in tasks if t.status == "open"]),
-                "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
-                             "decision": e.decision, "comment": e.comment} for e in events]}
+    instance, open_tasks, events = workflow.case_workflow(rt, current_actor(), case_id)
+    return {"case_id": case_id, "case_type": instance.case_type if instance else None,
+            "status": instance.status if instance else None,
+            "current_step": instance.current_step if instance else None,
+            "open_tasks": task_views(rt, open_tasks),
+            "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
+                         "decision": e.decision, "comment": e.comment} for e in events]}
 
 
 @api.put("/me/deputies")
 @api.auth_required(token_auth)
 @api.input(DeputiesIn, arg_name="body")
 @api.output(DeputiesOut)
-@api.doc(summary="Set who acts for me, and when (replaces the list)")
+@api.doc(summary="Set who acts for me, and when (replaces the list); deputies must share one of my units")
 def put_deputies(body: dict[str, Any]) -> dict[str, Any]:
+    return _set_deputies(body, None)
+
+
+@api.put("/users/<username>/deputies")
+@api.auth_required(token_auth)
+@api.input(DeputiesIn, arg_name="body")
+@api.output(DeputiesOut)
+@api.doc(summary="Admins: set a user's deputies, also from other units (replaces the list)")
+def put_user_deputies(username: str, body: dict[str, Any]) -> dict[str, Any]:
+    return _set_deputies(body, username)
+
+
+def _set_deputies(body: dict[str, Any], for_user: str | None) -> dict[str, Any]:
     periods = [workflow.DeputyPeriod(d["user"], d["starts_on"], d["ends_on"]) for d in body["deputies"]]
-    with current_runtime().db.write() as session:
-        workflow.set_deputies(session, current_actor(), periods)
+    workflow.set_deputies(current_runtime(), current_actor(), periods, for_user=for_user)
     return {"deputies": [{"user": p.username, "from": p.starts_on.isoformat(), "to": p.ends_on.isoformat()}
                          for p in periods]}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from apiflask import Schema, fields, validators
-from marshmallow import RAISE
+from marshmallow import INCLUDE, RAISE
+
+from eakte.api.converters import MAX_ID
 
 
 class Strict(Schema):
@@ -10,8 +12,37 @@ class Strict(Schema):
         unknown = RAISE
 
 
+def RowId(**kwargs: object) -> fields.Integer:  # noqa: N802 - reads like the field classes it stands beside
+    """An id of a database row given in a query or body: bounded like the path ids (a larger one overflows)."""
+    return fields.Integer(validate=validators.Range(min=1, max=MAX_ID), **kwargs)  # type: ignore[arg-type]
+
+
+# --- errors -----------------------------------------------------------------------------------------------
+
+class ProblemFieldError(Schema):
+    location = fields.String(metadata={"description": "json, query, form, files or path"})
+    field = fields.String()
+    messages = fields.List(fields.String())
+
+
+class Problem(Schema):
+    """RFC 9457 problem details, the body of every error answer (application/problem+json)."""
+
+    class Meta:
+        unknown = INCLUDE  # errors may name more members, e.g. the field and step a conflict is about
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True)
+    title_de = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    detail_de = fields.String()
+    instance = fields.String(required=True, metadata={"description": "the request path"})
+    errors = fields.List(fields.Nested(ProblemFieldError), metadata={"description": "invalid input, per field"})
+
+
 class Paging(Strict):
-    offset = fields.Integer(load_default=0, validate=validators.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validators.Range(min=0, max=MAX_ID))  # SQL OFFSET is 64-bit
     limit = fields.Integer(load_default=50, validate=validators.Range(min=1, max=500))
 
 
@@ -146,7 +177,7 @@ class DocumentList(Schema):
 
 
 class ContentQuery(Strict):
-    version = fields.Integer(validate=validators.Range(min=1))
+    version = RowId()
 
 
 # --- audit ------------------------------------------------------------------------------------------------
@@ -230,6 +261,19 @@ class CompleteIn(Strict):
     comment = fields.String(load_default="")
 
 
+class ReturnIn(Strict):
+    target = fields.String(required=True, metadata={"description": "a step the case has passed"})
+    reason = fields.String(required=True, metadata={"description": "why (required, audited)"})
+
+
+class ReturnOut(Schema):
+    case_id = fields.Integer()
+    returned_from = fields.String(allow_none=True)
+    entered = fields.String()
+    voided = fields.List(fields.Integer(), metadata={"description": "tasks whose decisions no longer count"})
+    cancelled = fields.List(fields.Integer())
+
+
 class CompleteOut(Schema):
     task_id = fields.Integer()
     decision = fields.String()
@@ -279,9 +323,14 @@ class IntakeUpload(Schema):
         "description": "file a known duplicate anyway, with this reason"})
 
 
+class IntakeDocumentOut(IngestOut):
+    """IngestOut under its own name: apiflask registers a schema that is first met nested and later as a
+    response twice (IngestOut, IngestOut1) and warns; the intake's document is the one nested use."""
+
+
 class IntakeOut(Schema):
     case = fields.Nested(CaseOut)
-    document = fields.Nested(IngestOut)
+    document = fields.Nested(IntakeDocumentOut)
     structured = fields.Boolean(metadata={"description": "fields read from an e-invoice (else typed by a clerk)"})
     checks = fields.List(fields.Dict())
 
@@ -297,6 +346,7 @@ class PaymentExportOut(Schema):
     csv = fields.String()
     pain001 = fields.String(allow_none=True)
     not_sepa = fields.List(fields.Dict())
+    refused = fields.List(fields.Dict(), metadata={"description": "held back: values differ from the Anordnung"})
 
 
 # --- search -----------------------------------------------------------------------------------------------
@@ -335,7 +385,7 @@ class SearchOut(Schema):
 
 
 class ExportIn(Strict):
-    case_ids = fields.List(fields.Integer(), load_default=list)
+    case_ids = fields.List(RowId(), load_default=list)
     q = fields.String(load_default=None, metadata={"description": "choose the cases by a search query instead"})
     case_type = fields.String(load_default=None)
     unit = fields.String(load_default=None)

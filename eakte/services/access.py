@@ -1,18 +1,16 @@
 """Who may do what: every service asks here, and list queries take their filter from here."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm.util import AliasedClass
 
+from eakte.clock import OFFICE_TZ, office_today  # noqa: F401  (OFFICE_TZ: re-exported)
 from eakte.errors import Forbidden, NotFound
 from eakte.models import Case, Deputy, Membership, Task, User
-
-OFFICE_TZ = ZoneInfo("Europe/Berlin")  # dates in the office's calendar, not UTC's
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,8 @@ class Principal:
     # Case types the principal sees only in their own units, whatever else they may see (personnel files):
     # from the registry, fixed when the principal is loaded. Admins see them everywhere.
     restricted_types: frozenset[str] = frozenset()
+    # Per absent colleague, the roles held for them (already narrowed to what the appointment covers).
+    deputy_roles_of: dict[int, dict[int, frozenset[str]]] = field(default_factory=dict)
 
     @property
     def task_roles_by_unit(self) -> dict[int, frozenset[str]]:
@@ -66,11 +66,53 @@ def load_principal(session: Session, user: User, restricted_types: frozenset[str
 
     `restricted_types`: the registry's restricted case types (`Registry.restricted_types`); required, so that no
     caller can forget them and open personnel files to everyone."""
-    today = dt.datetime.now(OFFICE_TZ).date()
-    absent = frozenset(session.execute(select(Deputy.user_id).where(
-        Deputy.deputy_id == user.id, Deputy.starts_on <= today, Deputy.ends_on >= today)).scalars())
-    return Principal(user.id, user.username, _roles(session, [user.id]), _roles(session, absent), absent,
-                     restricted_types)
+    today = office_today()
+    own = _roles(session, [user.id])
+    appointments = session.execute(select(Deputy.user_id, Deputy.by_admin).where(
+        Deputy.deputy_id == user.id, Deputy.starts_on <= today, Deputy.ends_on >= today)).all()
+    represented: dict[int, dict[int, frozenset[str]]] = {}
+    for absent_id, by_admin in appointments:
+        for unit, roles in deputy_scope(_roles(session, [absent_id]), own, by_admin).items():
+            held = represented.setdefault(absent_id, {})
+            held[unit] = held.get(unit, frozenset()) | roles
+    merged: dict[int, frozenset[str]] = {}
+    for held in represented.values():
+        for unit, roles in held.items():
+            merged[unit] = merged.get(unit, frozenset()) | roles
+    return Principal(user.id, user.username, own, merged, frozenset(represented), restricted_types, represented)
+
+
+def deputy_scope(absent_roles: dict[int, frozenset[str]], deputy_roles: dict[int, frozenset[str]],
+                 by_admin: bool) -> dict[int, frozenset[str]]:
+    """The absent person's roles a deputy holds: in the units both are members of, so that nobody hands their
+    approval rights to another unit; an admin's appointment covers all the absent person's units. Evaluated
+    on every request, so leaving the unit ends the deputyship there."""
+    return {u: r for u, r in absent_roles.items() if by_admin or u in deputy_roles}
+
+
+def require_deputy_allowed(session: Session, absent: User, deputy: User, *, by_admin: bool,
+                           restricted_types: frozenset[str]) -> None:
+    """Refuse an appointment that would hand rights across units, or personnel files to someone who may not
+    see them. Raises Forbidden naming the deputy."""
+    absent_roles, deputy_roles = _roles(session, [absent.id]), _roles(session, [deputy.id])
+    if not by_admin and not set(absent_roles) & set(deputy_roles):
+        raise Forbidden(
+            f"deputy {deputy.username}: not a member of any of your units; a deputy from another unit can only "
+            "be appointed by an admin", field="deputies",
+            detail_de=f"Vertretung {deputy.username}: nicht Mitglied Ihrer Organisationseinheiten; eine "
+                      "Vertretung aus einer anderen Einheit kann nur die Administration bestellen")
+    # Units of the absent person holding restricted cases (personnel files) the deputy is no member of.
+    outside = sorted(set(absent_roles) - set(deputy_roles))
+    blocked = session.execute(select(Case.unit_id).where(Case.case_type.in_(sorted(restricted_types)),
+                                                         Case.unit_id.in_(outside)).limit(1)).first() \
+        if restricted_types and outside else None
+    if blocked:
+        raise Forbidden(
+            f"deputy {deputy.username}: {absent.username} handles restricted case types (e.g. personnel files) "
+            "that only members of their unit may see; the deputy must be a member of that unit",
+            field="deputies",
+            detail_de=f"Vertretung {deputy.username}: {absent.username} bearbeitet vertrauliche Akten (z. B. "
+                      "Personalakten), die nur Mitglieder der Einheit sehen dürfen")
 
 
 def _roles(session: Session, user_ids: Iterable[int]) -> dict[int, frozenset[str]]:
@@ -84,20 +126,43 @@ def _roles(session: Session, user_ids: Iterable[int]) -> dict[int, frozenset[str
     return {u: frozenset(r) for u, r in roles.items()}
 
 
+def participating_cases(p: Principal) -> Select[tuple[int]] | None:
+    """Ids of cases whose workflow gave a task to one of the caller's units (an ordering unit sees the invoice
+    it must confirm), or escalated one to them (the escalation target must open what it is to decide).
+
+    An escalation opens the case only to holders of the escalation role in the escalation unit (in their own
+    right or as a deputy), the same rule as `_opens`: not to every member of that unit."""
+    roles_by_unit = p.task_roles_by_unit
+    if not roles_by_unit:
+        return None
+    t = aliased(Task)  # never correlated with a Task of an enclosing query (the inbox)
+    escalated_to_me = [and_(t.escalate_unit_id == unit_id, t.escalate_role.in_(sorted(roles)))
+                       for unit_id, roles in sorted(roles_by_unit.items())]
+    return select(t.case_id).where(or_(t.unit_id.in_(sorted(roles_by_unit)),
+                                       and_(t.escalated_at.is_not(None), or_(*escalated_to_me))))
+
+
 def visible_cases_filter(p: Principal) -> ColumnElement[bool]:
-    """Cases of the caller's units, and cases whose workflow gave a task to one of them (an ordering unit sees
-    the invoice it must confirm)."""
+    """Cases of the caller's units, and cases their workflow brought to the caller (`participating_cases`);
+    restricted types only in the caller's own units."""
     if p.is_admin:
         return true()
     hidden = _hidden_restricted(p)
     if p.is_auditor:
         return true() if hidden is None else ~hidden
-    units = sorted(p.task_roles_by_unit)
-    if not units:
+    participating = participating_cases(p)
+    if participating is None:
         return false()
-    visible = or_(Case.unit_id.in_(sorted(p.unit_ids)),
-                  Case.id.in_(select(Task.case_id).where(Task.unit_id.in_(units))))
+    visible = or_(Case.unit_id.in_(sorted(p.unit_ids)), Case.id.in_(participating))
     return visible if hidden is None else and_(visible, ~hidden)
+
+
+def visible_tasks_filter(p: Principal) -> ColumnElement[bool]:
+    """Tasks of cases `p` may see: the same rule as for cases, so no list of tasks shows a title, reference or
+    count of a case the caller could not open (a personnel file in another unit's deputy's inbox)."""
+    if p.is_admin:
+        return true()
+    return Task.case_id.in_(select(Case.id).where(visible_cases_filter(p)))
 
 
 def _hidden_restricted(p: Principal) -> ColumnElement[bool] | None:
@@ -115,9 +180,9 @@ def can_view_case(p: Principal, case: Case) -> bool:
     if p.is_auditor:
         return True
     session = object_session(case)
-    units = sorted(p.task_roles_by_unit)
-    return bool(session and units and session.execute(
-        select(Task.id).where(Task.case_id == case.id, Task.unit_id.in_(units)).limit(1)).first())
+    participating = participating_cases(p)
+    return bool(session is not None and participating is not None and session.execute(
+        participating.where(participating.selected_columns[0] == case.id).limit(1)).first())
 
 
 def can_change_case(p: Principal, case: Case) -> bool:
@@ -154,3 +219,133 @@ def require_admin(p: Principal) -> None:
 def require_audit_reader(p: Principal, case: Case) -> None:
     """The audit trail of a case: its unit's members, auditors and admins."""
     require_view_case(p, case)
+
+
+# --- workflow tasks ---------------------------------------------------------------------------------------
+
+def _opens(roles: dict[int, frozenset[str]], task: Task) -> bool:
+    """Whether these roles take the task: by its unit and role, or as the target of its escalation."""
+    if task.role in roles.get(task.unit_id, frozenset()):
+        return True
+    return (task.escalated_at is not None and task.escalate_unit_id is not None
+            and task.escalate_role in roles.get(task.escalate_unit_id, frozenset()))
+
+
+def acting_for(p: Principal, task: Task) -> frozenset[int] | None:
+    """Whom `p` acts for on `task`: nobody (an empty set) when in their own right, the absent colleagues whose
+    deputyship alone opens it, or None when `p` may not act on it at all."""
+    if task.assignee_id is not None:
+        if task.assignee_id == p.user_id:
+            return frozenset()
+        held = p.deputy_roles_of.get(task.assignee_id, {})
+        return frozenset({task.assignee_id}) if task.unit_id in held else None
+    if _opens(p.roles_by_unit, task):
+        return frozenset()
+    via = frozenset(absent for absent, roles in p.deputy_roles_of.items() if _opens(roles, task))
+    return via or None
+
+
+def may_act(p: Principal, task: Task) -> bool:
+    return acting_for(p, task) is not None
+
+
+def require_may_act(p: Principal, task: Task) -> frozenset[int]:
+    """`acting_for`, or Forbidden naming the unit and role the task is for."""
+    via = acting_for(p, task)
+    if via is None:
+        raise Forbidden(f"this task is for the role {task.role!r} in unit {task.unit.code}",
+                        detail_de=f"Diese Aufgabe ist für die Rolle {task.role!r} in {task.unit.name}")
+    return via
+
+
+def actionable_tasks_filter(p: Principal) -> ColumnElement[bool]:
+    """The open tasks `p` may act on (the inbox), as a query condition matching `may_act`: by unit and role,
+    personally, by escalation, or as a deputy; never on a case `p` may not see; not claimed by someone else."""
+    conds: list[ColumnElement[bool]] = [Task.assignee_id == p.user_id]
+    for absent, held in sorted(p.deputy_roles_of.items()):
+        conds.append(and_(Task.assignee_id == absent, Task.unit_id.in_(sorted(held))))
+    for unit_id, roles in sorted(p.task_roles_by_unit.items()):
+        conds.append(and_(Task.unit_id == unit_id, Task.role.in_(sorted(roles)), Task.assignee_id.is_(None)))
+        conds.append(and_(Task.escalate_unit_id == unit_id, Task.escalate_role.in_(sorted(roles)),
+                          Task.escalated_at.is_not(None), Task.assignee_id.is_(None)))
+    return and_(Task.status == "open", or_(*conds),
+                or_(Task.claimed_by.is_(None), Task.claimed_by == p.user_id, ~claim_binds()), visible_tasks_filter(p))
+
+
+def _holds(user_id: ColumnElement[int], unit_id: ColumnElement[int] | None,
+           role: ColumnElement[str] | None = None) -> ColumnElement[bool]:
+    """SQL: `user_id` is a member of `unit_id` (with `role`, if given). A fresh alias each time, so that nested
+    uses never correlate with one another."""
+    m = aliased(Membership)
+    cond = [m.user_id == user_id, m.unit_id == unit_id]
+    if role is not None:
+        cond.append(m.role == role)
+    return exists().where(*cond)
+
+
+def _opens_sql(user_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """SQL mirror of `_opens` for the roles `user_id` holds in their own right."""
+    return or_(_holds(user_id, Task.unit_id, Task.role),
+               and_(Task.escalated_at.is_not(None), _holds(user_id, Task.escalate_unit_id, Task.escalate_role)))
+
+
+def claim_binds() -> ColumnElement[bool]:
+    """SQL: the task's claim still counts, because whoever holds it may act on the task today (`acting_for`
+    for the claimant, as `load_principal` and `deputy_scope` would compute it). A claim by someone who may no
+    longer act (a deputyship ended or was withdrawn, a role removed) does not keep the task from the others."""
+    claimant = Task.claimed_by
+    today = office_today()
+
+    def valid_appointment(d: AliasedClass[Deputy], unit: ColumnElement[int]) -> ColumnElement[bool]:
+        # `deputy_scope`: an admin's appointment covers every unit, a user's only the units both are members of.
+        return and_(d.deputy_id == claimant, d.starts_on <= today, d.ends_on >= today,
+                    or_(d.by_admin, _holds(claimant, unit)))
+
+    # An assigned task: its assignee, or a deputy of the assignee holding the task's unit.
+    d_assignee = aliased(Deputy)
+    assigned = or_(claimant == Task.assignee_id, exists().where(
+        d_assignee.user_id == Task.assignee_id, valid_appointment(d_assignee, Task.unit_id),
+        _holds(Task.assignee_id, Task.unit_id)))
+    # Otherwise: the claimant's own roles, or a role of someone they stand in for that opens the task.
+    d, m = aliased(Deputy), aliased(Membership)
+    opens_for_absent = or_(and_(m.unit_id == Task.unit_id, m.role == Task.role),
+                           and_(Task.escalated_at.is_not(None), m.unit_id == Task.escalate_unit_id,
+                                m.role == Task.escalate_role))
+    unassigned = or_(_opens_sql(claimant), exists().where(
+        m.user_id == d.user_id, opens_for_absent, valid_appointment(d, m.unit_id)))
+    return and_(claimant.is_not(None), or_(and_(Task.assignee_id.is_not(None), assigned),
+                                           and_(Task.assignee_id.is_(None), unassigned)))
+
+
+def claim_still_binds(session: Session, task: Task, restricted_types: frozenset[str]) -> bool:
+    """Whether the task's claim still counts (see `claim_binds`): its holder may act on the task today."""
+    if task.claimed_by is None:
+        return False
+    claimant = session.get(User, task.claimed_by)
+    return claimant is not None and may_act(load_principal(session, claimant, restricted_types), task)
+
+
+def require_may_release(p: Principal, task: Task) -> None:
+    if task.claimed_by != p.user_id and not p.is_admin:
+        raise Forbidden("only the person who claimed this task (or an admin) can release it",
+                        detail_de="Nur wer die Aufgabe übernommen hat, kann sie freigeben")
+
+
+# --- exports ----------------------------------------------------------------------------------------------
+
+def require_case_exporter(p: Principal) -> None:
+    """The auditors' export (BagIt) of whole cases."""
+    if not (p.is_auditor or p.is_admin):
+        raise Forbidden("exports are for auditors and admins", detail_de="Exporte sind der Revision vorbehalten")
+
+
+def require_payment_exporter(p: Principal, cash_unit_id: int | None, cash_unit_code: str) -> None:
+    """Creating a payment export: the cash unit's clerks (and admins)."""
+    if not (p.is_admin or (cash_unit_id is not None and p.has_role(cash_unit_id, "clerk"))):
+        raise Forbidden(f"the payment export needs the clerk role in the cash unit {cash_unit_code}",
+                        detail_de="Der Zahlungsexport erfordert die Rolle Sachbearbeitung in der Stadtkasse")
+
+
+def may_read_payment_exports(p: Principal, cash_unit_id: int | None) -> bool:
+    """Downloading an export's files: the cash unit's clerks, auditors and admins."""
+    return p.is_admin or p.is_auditor or (cash_unit_id is not None and p.has_role(cash_unit_id, "clerk"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -65,8 +65,16 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainBreak | None]:
-    """Walk the whole trail in id order; return (events checked, first break or None)."""
+Observer = Callable[[int, AuditEvent], None]
+
+
+def verify_chain(session: Session, batch: int = 5000, observe: Observer | None = None) -> tuple[int, ChainBreak | None]:
+    """Walk the whole trail in id order; return (events checked, first break or None).
+
+    `observe(position, event)` is called for each intact event (position 1 is the first): how the checkpoints
+    of services/audit_anchor.py, which find what the chain alone cannot (a cut-off tail, a recomputed chain),
+    are compared in the same walk.
+    """
     expected_prev = GENESIS
     checked = 0
     for event in _iter_events(session, batch):
@@ -77,6 +85,8 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, ChainBreak |
             return checked, ChainBreak(event.id, "its content does not match its hash (the event was changed)")
         expected_prev = event.hash
         checked += 1
+        if observe is not None:
+            observe(checked, event)
     return checked, None
 
 

@@ -9,13 +9,14 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from eakte.clock import utcnow
+from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
-from eakte.models import CASE_STATUSES, Case, CaseCounter, FilePlanNode, Unit
-from eakte.services import audit, indexing
+from eakte.models import CASE_STATUSES, AuditEvent, Case, CaseCounter, FilePlanNode, Unit
+from eakte.runtime import Runtime
+from eakte.services import approvals, audit, indexing, workflow
 from eakte.services.access import (
-    OFFICE_TZ,
     Actor,
+    require_audit_reader,
     require_change_case,
     require_create_in_unit,
     require_view_case,
@@ -63,11 +64,31 @@ def checked_metadata(case_type: CaseType, metadata: dict[str, Any]) -> dict[str,
     try:
         return case_type.normalise_metadata(audit.plain_json(metadata))
     except FieldError as exc:
-        raise Invalid(f"metadata.{exc.field}: {exc.message}", field=f"metadata.{exc.field}",
-                      detail_de=f"metadata.{exc.field}: {exc.message_de}") from None
+        raise _field_invalid(exc) from None
 
 
-def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry) -> Case:
+def _field_invalid(exc: FieldError) -> Invalid:
+    return Invalid(f"metadata.{exc.field}: {exc.message}", field=f"metadata.{exc.field}",
+                   detail_de=f"metadata.{exc.field}: {exc.message_de}")
+
+
+def require_changeable(session: Session, case_type: CaseType, case: Case | None, submitted: dict[str, Any]) -> None:
+    """Refuse a user's change of a field the system computes (FieldReadOnly, 422) or a decided step has fixed
+    (FieldFrozen, 409, naming the step). `case` None: the metadata of a case being created."""
+    decided = approvals.decided_steps(session, case_type, case.id) \
+        if case is not None and case_type.frozen_after else frozenset()
+    try:
+        lock = case_type.refused_change(case.metadata_ if case is not None else {}, submitted, decided)
+    except FieldError as exc:
+        raise _field_invalid(exc) from None
+    if lock is not None:
+        raise approvals.lock_error(lock)
+
+
+def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry, *,
+                derived: dict[str, Any] | None = None) -> Case:
+    """`new.metadata` is what the user gives (read-only fields refused); `derived` what the system computed for
+    the new case, e.g. the fields read from an e-invoice and their check results."""
     unit = session.execute(select(Unit).where(Unit.code == new.unit)).scalar()
     if unit is None:
         raise Invalid(f"unit: no unit with code {new.unit!r}", field="unit")
@@ -78,8 +99,10 @@ def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry
                       detail_de=f"Keine Aktenplanposition {new.file_plan_code!r}")
     title = _title(new.title)
     case_type = case_type_of(registry, new.case_type or "general")
-    metadata = checked_metadata(case_type, _metadata(new.metadata))
-    year = dt.datetime.now(OFFICE_TZ).year
+    submitted = _metadata(new.metadata)
+    metadata = checked_metadata(case_type, {**submitted, **_metadata(derived)})
+    require_changeable(session, case_type, None, submitted)
+    year = office_today().year
     number = _next_number(session, node.id, year)
     case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node=node, year=year, number=number,
                 title=title, case_type=case_type.key, unit=unit, metadata_=metadata,
@@ -118,9 +141,12 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
         changed["title"] = {"old": case.title, "new": _title(changes.title)}
         case.title = changed["title"]["new"]
     if changes.metadata is not None:
-        merged = {**case.metadata_, **_metadata(changes.metadata)}
+        submitted = _metadata(changes.metadata)
+        case_type = case_type_of(registry, case.case_type)
+        merged = {**case.metadata_, **submitted}
         merged = {k: v for k, v in merged.items() if v is not None}  # null removes a key, as in JSON merge patch
-        merged = checked_metadata(case_type_of(registry, case.case_type), merged)
+        merged = checked_metadata(case_type, merged)
+        require_changeable(session, case_type, case, submitted)
         if merged != case.metadata_:
             changed["metadata"] = {"old": case.metadata_, "new": merged}
             case.metadata_ = merged
@@ -135,7 +161,7 @@ def close_case(session: Session, actor: Actor, case_id: int) -> Case:
     case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
     _require_open(case)
     case.status = "closed"
-    case.closed_at = dt.datetime.now(OFFICE_TZ).date()
+    case.closed_at = office_today()
     case.updated_at = utcnow()
     audit.record(session, actor, "case.close", "case", case.id, case_id=case.id,
                  details={"closed_at": case.closed_at.isoformat()})
@@ -200,3 +226,42 @@ def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- units of work: each opens and ends its own transaction (the API calls these, never a session) -----------
+
+def open_case(rt: Runtime, actor: Actor, new: NewCase) -> Case:
+    """Create a case and start its case type's workflow, in one transaction."""
+    with rt.db.write() as session:
+        case = create_case(session, actor, new, rt.registry)
+        workflow.start_workflow(rt, session, actor, case)
+        return case
+
+
+def read_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
+    with rt.db.read() as session:
+        return get_case(session, actor, case_id)
+
+
+def find_cases(rt: Runtime, actor: Actor, flt: CaseFilter, *, offset: int, limit: int) -> tuple[list[Case], int]:
+    with rt.db.read() as session:
+        return list_cases(session, actor, flt, offset=offset, limit=limit)
+
+
+def change_case(rt: Runtime, actor: Actor, case_id: int, changes: CaseChanges) -> Case:
+    with rt.db.write() as session:
+        return update_case(session, actor, case_id, changes, rt.registry)
+
+
+def conclude_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
+    """Close the case (z.d.A.)."""
+    with rt.db.write() as session:
+        return close_case(session, actor, case_id)
+
+
+def case_trail(rt: Runtime, actor: Actor, case_id: int, *, offset: int, limit: int) -> list[AuditEvent]:
+    """The audit trail of a case, for those who may read it."""
+    with rt.db.read() as session:
+        case = get_case(session, actor, case_id)
+        require_audit_reader(actor.principal, case)
+        return audit.events_for_case(session, case.id, offset=offset, limit=limit)

@@ -2,7 +2,9 @@
 
 An upload is staged to a temp file while it is hashed, checked from its content, stored in the blob store, and
 only then recorded, in one transaction together with its audit event. A crash in between leaves at most an
-unreferenced blob, which `eakte storage gc` removes after its grace period: never a row without its file.
+unreferenced blob, which `eakte storage gc` removes after its grace period: never a row without its file. That
+transaction also takes the blob's gc lock and checks the blob is still there (integrity.ensure_referenced_blob),
+so a gc running between the store and the commit cannot leave a row without its file either.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO, Iterator
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.config import MIB
@@ -25,7 +28,7 @@ from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
 from eakte.models import Case, Document, DocumentVersion
 from eakte.runtime import Runtime
-from eakte.services import audit, indexing
+from eakte.services import approvals, audit, indexing, integrity
 from eakte.services.access import Actor, require_change_case, require_view_case
 from storage import BlobRef
 
@@ -81,7 +84,7 @@ def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new
                         created_by=actor.principal.user_id, current_version=1)
     session.add(document)
     session.flush()
-    version = _add_version_row(session, actor, document, 1, staged, blob)
+    version = _add_version_row(rt, session, actor, document, 1, staged, blob)
     audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
                  details={"title": title, "kind": kind, **_version_details(version, blob.created)})
     _extract_after_commit(rt, session, version)
@@ -97,13 +100,14 @@ def stored_upload(rt: Runtime, upload: Upload) -> Iterator[tuple[Staged, BlobRef
 
 
 def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> Ingested:
-    with rt.db.read() as session:
-        _document_for_change(session, actor, document_id)
+    with rt.db.read() as session:  # fail fast, before any byte is stored
+        _require_versionable(rt, session, _document_for_change(session, actor, document_id))
     with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
             document = _document_for_change(session, actor, document_id, lock=True)
+            _require_versionable(rt, session, document)  # again under the lock: a decision may have come since
             number = document.current_version + 1
-            version = _add_version_row(session, actor, document, number, staged, blob)
+            version = _add_version_row(rt, session, actor, document, number, staged, blob)
             document.current_version = number
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
@@ -124,6 +128,20 @@ def get_document(session: Session, actor: Actor, document_id: int) -> Document:
     require_view_case(actor.principal, document.case if document else None, "document")
     assert document is not None
     return document
+
+
+def read_document(rt: Runtime, actor: Actor, document_id: int) -> Document:
+    """A document with its versions (loaded with it), in a transaction of its own."""
+    with rt.db.read() as session:
+        return get_document(session, actor, document_id)
+
+
+def case_documents(rt: Runtime, actor: Actor, case_id: int) -> list[Document]:
+    """The documents of a case the caller may see, oldest first."""
+    with rt.db.read() as session:
+        case = require_view_case(actor.principal, session.get(Case, case_id))
+        return list(session.execute(select(Document).where(Document.case_id == case.id)
+                                    .order_by(Document.id)).scalars())
 
 
 def open_content(rt: Runtime, actor: Actor, document_id: int,
@@ -189,8 +207,10 @@ def store_staged(rt: Runtime, staged: Staged) -> BlobRef:
     return blob
 
 
-def _add_version_row(session: Session, actor: Actor, document: Document, number: int, staged: Staged,
+def _add_version_row(rt: Runtime, session: Session, actor: Actor, document: Document, number: int, staged: Staged,
                      blob: BlobRef) -> DocumentVersion:
+    # The staged file is still there, so a blob gc removed after our put can be stored again.
+    integrity.ensure_referenced_blob(rt, session, blob, lambda: staged.path.open("rb"))
     # Text comes later, from the extract_text job; types without text are settled here.
     status = "pending" if staged.mime_type in SUPPORTED_MIME_TYPES else "unsupported"
     version = DocumentVersion(
@@ -222,6 +242,13 @@ def _document_for_change(session: Session, actor: Actor, document_id: int, lock:
                                                             "document").id)
     assert document is not None
     return document
+
+
+def _require_versionable(rt: Runtime, session: Session, document: Document) -> None:
+    """A document a decided step has fixed (e.g. the approved invoice) gets no new version."""
+    case_type = rt.registry.get(document.case.case_type)
+    if case_type is not None:
+        approvals.require_new_version_allowed(session, case_type, document.case_id, document.kind)
 
 
 def _required_text(value: str | None, field: str, max_len: int) -> str:

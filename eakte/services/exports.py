@@ -7,7 +7,6 @@ should); the export itself is audited with the package's own SHA-256 once the la
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -21,13 +20,14 @@ from sqlalchemy import select
 from zipstream import ZipStream
 
 from eakte import __version__
-from eakte.clock import utcnow
-from eakte.errors import Forbidden, Invalid
+from eakte.clock import office_today, utcnow
+from eakte.errors import Invalid
 from eakte.models import AuditEvent, Case, Document, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services import audit, search
-from eakte.services.access import Actor, require_view_case
+from eakte.services.access import Actor, require_case_exporter, require_view_case
 from search import Filters
+from workflows.spreadsheet import SafeCsvWriter
 
 CHUNK = 1024 * 1024
 MAX_CASES = 10_000
@@ -42,8 +42,7 @@ class ExportSelection:
 
 def select_cases(rt: Runtime, actor: Actor, selection: ExportSelection) -> list[int]:
     p = actor.principal
-    if not (p.is_auditor or p.is_admin):
-        raise Forbidden("exports are for auditors and admins", detail_de="Exporte sind der Revision vorbehalten")
+    require_case_exporter(p)
     ids = set(selection.case_ids)
     if selection.query is not None:
         offset = 0
@@ -68,6 +67,10 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
     name = f"eakte-export-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with rt.db.write() as session:
         audit.record(session, actor, "export.start", "export", name, details={"cases": case_ids})
+        # Each case's own trail (GET /cases/{id}/audit) must show that it left the system, and with which package.
+        for case_id in case_ids:
+            audit.record(session, actor, "case.export", "case", case_id, case_id=case_id,
+                         details={"export": name, "cases_in_export": len(case_ids)})
     zs = ZipStream(sized=False)
     manifest: list[tuple[str, str]] = []
 
@@ -78,7 +81,7 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
         zs.add(data, f"{name}/{path}")
 
     listing = io.StringIO()
-    writer = csv.writer(listing, delimiter=";")
+    writer = SafeCsvWriter(listing, delimiter=";")  # titles and file names are user input: no formulas
     writer.writerow(["Aktenzeichen", "Betreff", "Aktentyp", "Organisationseinheit", "Status", "Dokument",
                      "Version", "Dateiname", "MIME-Typ", "Größe", "SHA-256", "Pfad"])
     for case_id in case_ids:
@@ -88,7 +91,7 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
     manifest_text = "".join(f"{sha}  {path}\n" for sha, path in manifest).encode()
     tags = {
         "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
-        "bag-info.txt": (f"Source-Organization: eakte\nBagging-Date: {dt.date.today().isoformat()}\n"
+        "bag-info.txt": (f"Source-Organization: eakte\nBagging-Date: {office_today().isoformat()}\n"
                          f"Bag-Software-Agent: eakte {__version__}\nExternal-Identifier: {name}\n"
                          f"Internal-Sender-Description: {len(case_ids)} Akten, exportiert von "
                          f"{actor.principal.username}\n").encode(),

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import DISPOSAL_ACTIONS, FilePlanNode
+from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, require_admin
 
@@ -60,3 +61,18 @@ def node_by_code(session: Session, code: str) -> FilePlanNode:
         raise NotFound(f"no file plan node with code {code!r}", detail_de=f"Keine Aktenplanposition {code!r}",
                        field="file_plan_code")
     return node
+
+
+# --- units of work: each opens and ends its own transaction (the API calls these, never a session) -----------
+
+def create_node(rt: Runtime, actor: Actor, code: str, title: str, retention_years: int,
+                disposal: str) -> tuple[FilePlanNode, list[FilePlanNode]]:
+    """Add a node; returns it with the whole plan (to name its parent)."""
+    with rt.db.write() as session:
+        node = add_node(session, actor, code, title, retention_years, disposal)
+        return node, list_nodes(session)
+
+
+def file_plan(rt: Runtime) -> list[FilePlanNode]:
+    with rt.db.read() as session:
+        return list_nodes(session)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from eakte.clock import utcnow
 from eakte.errors import Conflict, Invalid, NotFound, Unauthorized
 from eakte.models import ApiToken, Membership, Unit, User
-from eakte.services import audit
-from eakte.services.access import Actor, Principal, load_principal
+from eakte.runtime import Runtime
+from eakte.services import audit, workflow
+from eakte.services.access import Actor, Principal, load_principal, require_admin
 from workflows.definition import CORE_ROLES
 
 TOKEN_PREFIX = "eak_"
@@ -129,6 +130,103 @@ def principal_for_token(session: Session, secret: str, restricted_types: frozens
     return load_principal(session, token.user, restricted_types)
 
 
+# --- people leaving: deactivation, token revocation, role removal (admins only) ------------------------------
+# Each takes effect on the caller's next request: tokens, memberships and the active flag are read per request.
+
+@dataclass(frozen=True)
+class AccountChange:
+    username: str
+    is_active: bool
+    revoked_tokens: int = 0
+    released_tasks: tuple[int, ...] = ()
+
+
+def deactivate_user(rt: Runtime, actor: Actor, username: str) -> AccountChange:
+    """Lock a user out (password and every token) and hand their claimed tasks back to their colleagues.
+    Deactivating an inactive user changes nothing and records nothing."""
+    require_admin(actor.principal)
+    with rt.db.write() as session:
+        user = user_by_name(session, username)
+        if user.id == actor.principal.user_id:
+            # An admin locking themselves out through the API could leave nobody to undo it; the CLI can.
+            raise Conflict("you cannot deactivate yourself", detail_de="Sie können sich nicht selbst deaktivieren")
+        if not user.is_active:
+            return AccountChange(user.username, False)
+        user.is_active = False
+        audit.record(session, actor, "user.deactivate", "user", user.id, details={"username": user.username})
+        released = workflow.release_claims(session, actor, user.id, "user deactivated")
+        return AccountChange(user.username, False, released_tasks=tuple(released))
+
+
+def activate_user(rt: Runtime, actor: Actor, username: str) -> AccountChange:
+    """Undo a deactivation. Revoked tokens stay revoked: the returning user gets a new one."""
+    require_admin(actor.principal)
+    with rt.db.write() as session:
+        user = user_by_name(session, username)
+        if not user.is_active:
+            user.is_active = True
+            audit.record(session, actor, "user.activate", "user", user.id, details={"username": user.username})
+        return AccountChange(user.username, True)
+
+
+def revoke_tokens(rt: Runtime, actor: Actor, username: str) -> AccountChange:
+    """Revoke every token of the user that is not revoked yet (e.g. a laptop was lost)."""
+    require_admin(actor.principal)
+    with rt.db.write() as session:
+        user = user_by_name(session, username)
+        tokens = session.execute(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                        ApiToken.revoked_at.is_(None))
+                                 .order_by(ApiToken.id)).scalars().all()
+        now = utcnow()
+        for token in tokens:
+            token.revoked_at = now
+        if tokens:
+            audit.record(session, actor, "token.revoke_all", "user", user.id,
+                         details={"token_ids": [t.id for t in tokens]})
+        return AccountChange(user.username, user.is_active, revoked_tokens=len(tokens))
+
+
+def revoke_role(rt: Runtime, actor: Actor, username: str, unit_role: UnitRole) -> AccountChange:
+    """Remove one role in one unit; tasks the user had claimed and can no longer act on are released."""
+    require_admin(actor.principal)
+    with rt.db.write() as session:
+        user = user_by_name(session, username)
+        unit = unit_by_code(session, unit_role.unit_code)
+        if user.id == actor.principal.user_id and unit_role.role == "admin":
+            raise Conflict("you cannot remove your own admin role",
+                           detail_de="Sie können sich die Rolle Administration nicht selbst entziehen")
+        membership = session.execute(select(Membership).where(
+            Membership.user_id == user.id, Membership.unit_id == unit.id,
+            Membership.role == unit_role.role)).scalar()
+        if membership is None:
+            raise NotFound(f"{user.username} has no role {unit_role.role} in {unit.code}",
+                           detail_de=f"{user.username} hat die Rolle {unit_role.role} in {unit.code} nicht")
+        session.delete(membership)
+        session.flush()
+        audit.record(session, actor, "user.revoke_role", "user", user.id,
+                     details={"unit": unit.code, "role": unit_role.role})
+        remaining = load_principal(session, user, frozenset())
+        released = workflow.release_claims(session, actor, user.id, f"role {unit_role.role} in {unit.code} removed",
+                                           unless_may_act=remaining)
+        return AccountChange(user.username, user.is_active, released_tasks=tuple(released))
+
+
 def _token_hash(secret: str) -> str:
     # A fast hash is right here: the secret is random with 256 bits of entropy, unlike a password.
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def whoami(rt: Runtime, principal: Principal) -> tuple[User, dict[int, Unit]]:
+    """The calling user and the units they hold roles in, by id (a unit of work of its own)."""
+    with rt.db.read() as session:
+        user = session.get(User, principal.user_id)
+        if user is None:
+            raise NotFound("the calling user no longer exists")
+        units = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(principal.unit_ids))).scalars()}
+        return user, units
+
+
+def authenticate(rt: Runtime, secret: str) -> Principal:
+    """The principal an API token stands for, read in a transaction of its own (raises Unauthorized)."""
+    with rt.db.read() as session:
+        return principal_for_token(session, secret, rt.registry.restricted_types)

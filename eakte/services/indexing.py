@@ -26,24 +26,30 @@ def case_changed(session: Session, case_id: int) -> None:
 
 
 def drain(rt: Runtime, batch: int | None = None) -> int:
-    """Apply outbox rows to the index until none are left; returns how many rows were applied.
+    """Apply the outbox rows written before the call to the index; returns how many rows were applied.
+
+    Rows written meanwhile are left to the drain that their own commit asks for: going on until the outbox is
+    empty, a drain would commit the index for every few documents of a burst (each commit costs more than the
+    documents it adds), where the next drain takes all of them in one commit.
 
     The rows are deleted in the same transaction that read them, after the index took the documents: a crash in
     between leaves them for the next run (indexing is an idempotent upsert), so nothing is lost.
     """
     size = batch or rt.settings.search.batch_size
+    with rt.db.read() as session:
+        upto = session.execute(select(func.max(SearchOutbox.id))).scalar()
     applied = 0
-    while (done := _drain_batch(rt, size)) > 0:
+    while upto is not None and (done := _drain_batch(rt, size, upto)) > 0:
         applied += done
     return applied
 
 
-def _drain_batch(rt: Runtime, size: int) -> int:
+def _drain_batch(rt: Runtime, size: int, upto: int) -> int:
     # PostgreSQL: rows stay locked (SKIP LOCKED lets other indexers take other rows) until they are deleted.
     # SQLite: read without the write lock, so uploads are not blocked while the index writes; deleting exactly
     # the rows read leaves any that arrived meanwhile for the next batch.
     with (rt.db.read() if rt.db.is_sqlite else rt.db.write()) as session:
-        query = select(SearchOutbox).order_by(SearchOutbox.id).limit(size)
+        query = select(SearchOutbox).where(SearchOutbox.id <= upto).order_by(SearchOutbox.id).limit(size)
         if not rt.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         rows = session.execute(query).scalars().all()

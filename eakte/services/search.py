@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.errors import EakteError
-from eakte.models import Document, Task, Unit
+from eakte.models import Document, Unit
 from eakte.runtime import Runtime
-from eakte.services.access import Actor, Principal
+from eakte.services.access import Actor, Principal, participating_cases
 from search import AccessFilter, Filters, Page, QueryError, SearchRequest
 from search.query import parse
 
@@ -25,9 +25,9 @@ class BadQuery(EakteError):
 def access_filter(session: Session, p: Principal) -> AccessFilter:
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
     own = frozenset(codes[u] for u in p.roles_by_unit if u in codes)
-    task_units = sorted(p.task_roles_by_unit)
-    participating = frozenset(session.execute(select(Task.case_id).where(Task.unit_id.in_(task_units))
-                                              .distinct()).scalars()) if task_units else frozenset()
+    cases_query = participating_cases(p)  # the same rule as opening a case: a task or an escalation brought it
+    participating = frozenset(session.execute(cases_query.distinct()).scalars()) if cases_query is not None \
+        else frozenset()
     return AccessFilter(all_units=p.is_admin or p.is_auditor, units=own, case_ids=participating,
                         restricted_types=frozenset() if p.is_admin else p.restricted_types, restricted_units=own)
 

@@ -6,20 +6,34 @@ stores what it returns, and writes history and audit events in the same transact
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
-from eakte.clock import utcnow
+from eakte.clock import office_today, utcnow
 from eakte.db import after_commit
 from eakte.errors import Conflict, EakteError, Forbidden, Invalid, NotFound
 from eakte.models import Case, Deputy, Task, Unit, User, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
-from eakte.services import audit
-from eakte.services.access import Actor, Principal, require_view_case
+from eakte.services import approvals, audit
+from eakte.services.access import (
+    Actor,
+    Principal,
+    acting_for,
+    actionable_tasks_filter,
+    claim_binds,
+    claim_still_binds,
+    load_principal,
+    may_act,
+    require_admin,
+    require_deputy_allowed,
+    require_may_act,
+    require_may_release,
+    require_view_case,
+)
 from workflows import engine
 from workflows.definition import Actor as EngineActor
 from workflows.definition import CaseType, HookContext
@@ -29,9 +43,10 @@ _REFUSALS: dict[str, type[EakteError]] = {"forbidden": Forbidden, "invalid": Inv
 
 # --- state for the engine ---------------------------------------------------------------------------------
 
-def _engine_actor(session: Session, p: Principal) -> EngineActor:
+def _engine_actor(session: Session, p: Principal, on_behalf_of: frozenset[int] = frozenset()) -> EngineActor:
     units = _unit_codes(session, set(p.roles_by_unit))
-    return EngineActor(p.user_id, frozenset((units[u], r) for u, rs in p.roles_by_unit.items() for r in rs))
+    return EngineActor(p.user_id, frozenset((units[u], r) for u, rs in p.roles_by_unit.items() for r in rs),
+                       on_behalf_of)
 
 
 def _case_state(case: Case) -> engine.CaseState:
@@ -57,7 +72,20 @@ def _states_for(session: Session, instance_ids: list[int]) -> tuple[dict[int, li
                                                                    decided_by))
         if status == "done" and decided_by is not None:
             deciders.setdefault(instance_id, {}).setdefault(step, set()).add(decided_by)
+    # A deputy decides in the absent colleague's name: four-eyes counts that colleague as a decider too, so they
+    # cannot decide a later step of the same case that must not be theirs as well.
+    for instance_id, step, details in session.execute(
+            select(WorkflowEvent.instance_id, WorkflowEvent.step, WorkflowEvent.details)
+            .where(WorkflowEvent.instance_id.in_(instance_ids), WorkflowEvent.action == "decided")):
+        for absent in _on_behalf_of(details):
+            deciders.setdefault(instance_id, {}).setdefault(step, set()).add(absent)
     return states, {i: {k: frozenset(v) for k, v in d.items()} for i, d in deciders.items()}
+
+
+def _on_behalf_of(details: Any) -> list[int]:
+    """The user ids a "decided" event records its decider acted for (see `complete_task`)."""
+    ids = details.get("on_behalf_of_ids") if isinstance(details, dict) else None
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
 
 
 def _unit_codes(session: Session, ids: set[int]) -> dict[int, str]:
@@ -151,7 +179,8 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
         assert instance is not None
         session.refresh(task)
-        _require_may_act(session, actor.principal, task)
+        on_behalf_of = _require_may_act(session, actor.principal, task)
+        _release_stale_claim(session, actor, task)
         case_type = rt.registry.get(instance.case_type)
         if case_type is None:
             raise Conflict(f"case type {instance.case_type!r} is not installed")
@@ -159,8 +188,8 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         case = task.case
         try:
             outcome = engine.decide(case_type, _case_state(case), states, task.id,
-                                    _engine_actor(session, actor.principal), decision, comment or "", deciders,
-                                    utcnow())
+                                    _engine_actor(session, actor.principal, on_behalf_of), decision,
+                                    comment or "", deciders, utcnow())
         except engine.WorkflowRefused as exc:
             raise _refused(exc) from None
         now = utcnow()
@@ -174,7 +203,13 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         if outcome.cancel:
             session.execute(update(Task).where(Task.id.in_(outcome.cancel), Task.status == "open")
                             .values(status="cancelled", decided_at=now).execution_options(synchronize_session=False))
-        _event(session, instance, actor, "decided", step=task.step, task=task, decision=decision, comment=comment)
+        # An approval keeps what it approved (the Anordnung: amount, IBAN, payee); a return voids the decisions
+        # from its target step on, so what they fixed can be corrected and decided anew.
+        approved = approvals.decision_details(case_type, task.step, decision, case.metadata_)
+        voided = approvals.void_after_return(session, actor, instance.id, outcome.decision, outcome.entered, task.id,
+                                             now)
+        _event(session, instance, actor, "decided", step=task.step, task=task, decision=decision, comment=comment,
+               details={**approved, **({"on_behalf_of_ids": sorted(on_behalf_of)} if on_behalf_of else {})})
         if outcome.new_tasks:
             _add_tasks(session, instance, case, outcome.new_tasks)
         if outcome.entered:
@@ -188,7 +223,9 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
             _event(session, instance, actor, outcome.finished)
         audit.record(session, actor, "workflow.decide", "task", task.id, case_id=case.id,
                      details={"step": task.step, "decision": decision, "comment": comment or None,
-                              "entered": outcome.entered, "finished": outcome.finished})
+                              "entered": outcome.entered, "finished": outcome.finished, **approved,
+                              "voided_tasks": voided or None,
+                              "on_behalf_of": _usernames(session, on_behalf_of) or None})
     return Completed(task_id, decision, outcome.entered, outcome.finished, outcome.waiting)
 
 
@@ -198,6 +235,8 @@ def claim_task(rt: Runtime, actor: Actor, task_id: int) -> None:
         _require_may_act(session, actor.principal, task, ignore_claim=True)
         if task.claimed_by == actor.principal.user_id:
             return
+        if task.claimed_by is not None and not claim_still_binds(session, task, actor.principal.restricted_types):
+            _release_stale_claim(session, actor, task)
         claimed = session.execute(update(Task).where(Task.id == task.id, Task.status == "open",
                                                      Task.claimed_by.is_(None))
                                   .values(claimed_by=actor.principal.user_id, claimed_at=utcnow())).rowcount
@@ -215,14 +254,68 @@ def release_task(rt: Runtime, actor: Actor, task_id: int) -> None:
         task = _task_for(session, actor, task_id)
         if task.claimed_by is None:
             return
-        if task.claimed_by != actor.principal.user_id and not actor.principal.is_admin:
-            raise Forbidden("only the person who claimed this task (or an admin) can release it",
-                            detail_de="Nur wer die Aufgabe übernommen hat, kann sie freigeben")
+        require_may_release(actor.principal, task)
         session.execute(update(Task).where(Task.id == task.id).values(claimed_by=None, claimed_at=None))
         instance = session.get(WorkflowInstance, task.instance_id)
         assert instance is not None
         _event(session, instance, actor, "released", step=task.step, task=task)
         audit.record(session, actor, "workflow.release", "task", task.id, case_id=task.case_id)
+
+
+def release_claims(session: Session, actor: Actor, user_id: int, reason: str, *,
+                   unless_may_act: Principal | None = None) -> list[int]:
+    """Hand back the open tasks `user_id` has claimed (they left, or lost a role) inside the caller's transaction,
+    so the tasks return to their colleagues' inboxes. With `unless_may_act`, keep those that principal may
+    still act on. Returns the released task ids."""
+    claimed = session.execute(select(Task).where(Task.status == "open", Task.claimed_by == user_id)
+                              .order_by(Task.id).with_for_update()).scalars().all()
+    released = [t for t in claimed if unless_may_act is None or not may_act(unless_may_act, t)]
+    for task in released:
+        task.claimed_by = None
+        task.claimed_at = None
+        _record_release(session, actor, task, user_id, reason)
+    session.flush()
+    return [t.id for t in released]
+
+
+def _record_release(session: Session, actor: Actor, task: Task, claimed_by: int, reason: str) -> None:
+    instance = session.get(WorkflowInstance, task.instance_id)
+    assert instance is not None
+    _event(session, instance, actor, "released", step=task.step, task=task,
+           details={"claimed_by": claimed_by, "reason": reason})
+    audit.record(session, actor, "workflow.release", "task", task.id, case_id=task.case_id,
+                 details={"claimed_by": claimed_by, "reason": reason})
+
+
+def _release_stale_claim(session: Session, actor: Actor, task: Task) -> None:
+    """Hand back a claim its holder may no longer act on (see `access.claim_binds`), audited, as the caller takes
+    the task over; the caller has already been found to act on the task, so the claim does not bind them."""
+    stale = task.claimed_by
+    if stale is None or stale == actor.principal.user_id:
+        return
+    released = session.execute(update(Task).where(Task.id == task.id, Task.claimed_by == stale)
+                               .values(claimed_by=None, claimed_at=None)
+                               .execution_options(synchronize_session=False)).rowcount
+    if released != 1:  # someone else took it over first
+        raise Conflict("this task has just been claimed by someone else",
+                       detail_de="Diese Aufgabe hat soeben jemand anderes übernommen")
+    task.claimed_by = task.claimed_at = None
+    _record_release(session, actor, task, stale, "claimant may no longer act on this task")
+
+
+def release_stale_claims(rt: Runtime) -> int:
+    """Periodically: hand back the claims of deputies whose appointment has ended, on the tasks they may no
+    longer act on, so that nobody has to notice and release them. Returns how many were released."""
+    system = Actor(Principal(0, "system:deputies"), None)
+    today = office_today()
+    with rt.db.write() as session:
+        holders = session.execute(select(User).where(User.id.in_(
+            select(Deputy.deputy_id).where(Deputy.ends_on < today, Deputy.deputy_id.in_(
+                select(Task.claimed_by).where(Task.status == "open", Task.claimed_by.is_not(None))))))
+            .order_by(User.id)).scalars().all()
+        return sum(len(release_claims(session, system, user.id, "deputyship ended",
+                                      unless_may_act=load_principal(session, user, rt.registry.restricted_types)))
+                   for user in holders)
 
 
 def _task_for(session: Session, actor: Actor, task_id: int) -> Task:
@@ -233,24 +326,24 @@ def _task_for(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def _require_may_act(session: Session, p: Principal, task: Task, ignore_claim: bool = False) -> None:
+def _require_may_act(session: Session, p: Principal, task: Task, ignore_claim: bool = False) -> frozenset[int]:
+    """The absent colleagues `p` acts for on this open task (see `access.acting_for`); refuses otherwise."""
     if task.status != "open":
         raise Conflict("this task is no longer open", detail_de="Diese Aufgabe ist nicht mehr offen")
-    if not may_act(p, task):
-        raise Forbidden(f"this task is for the role {task.role!r} in unit {task.unit.code}",
-                        detail_de=f"Diese Aufgabe ist für die Rolle {task.role!r} in {task.unit.name}")
-    if not ignore_claim and task.claimed_by not in (None, p.user_id):
+    on_behalf_of = require_may_act(p, task)
+    # A claim counts only while its holder may act on the task (`access.claim_binds`): an ended deputyship must
+    # not keep the task from the unit.
+    if not ignore_claim and task.claimed_by not in (None, p.user_id) and \
+            claim_still_binds(session, task, p.restricted_types):
         name = session.execute(select(User.username).where(User.id == task.claimed_by)).scalar()
         raise Conflict(f"this task is claimed by {name}", detail_de=f"Diese Aufgabe hat {name} übernommen")
+    return on_behalf_of
 
 
-def may_act(p: Principal, task: Task) -> bool:
-    roles = p.task_roles_by_unit
-    if task.assignee_id is not None:
-        return task.assignee_id == p.user_id or task.assignee_id in p.deputy_for
-    if task.role in roles.get(task.unit_id, frozenset()):
-        return True
-    return task.escalated_at is not None and task.escalate_role in roles.get(task.escalate_unit_id or -1, frozenset())
+def _usernames(session: Session, ids: frozenset[int]) -> list[str]:
+    if not ids:
+        return []
+    return sorted(session.execute(select(User.username).where(User.id.in_(sorted(ids)))).scalars())
 
 
 # --- the inbox --------------------------------------------------------------------------------------------
@@ -262,24 +355,14 @@ class InboxFilter:
     overdue: bool | None = None
 
 
-def inbox_condition(p: Principal):  # type: ignore[no-untyped-def]
-    """The open tasks `p` may act on: by unit and role, personally, by escalation, or as a deputy."""
-    conds = [Task.assignee_id == p.user_id]
-    if p.deputy_for:
-        conds.append(Task.assignee_id.in_(sorted(p.deputy_for)))
-    for unit_id, roles in sorted(p.task_roles_by_unit.items()):
-        conds.append(and_(Task.unit_id == unit_id, Task.role.in_(sorted(roles)), Task.assignee_id.is_(None)))
-        conds.append(and_(Task.escalate_unit_id == unit_id, Task.escalate_role.in_(sorted(roles)),
-                          Task.escalated_at.is_not(None)))
-    return and_(Task.status == "open", or_(*conds),
-                or_(Task.claimed_by.is_(None), Task.claimed_by == p.user_id))
-
-
 def inbox(session: Session, actor: Actor, flt: InboxFilter, *, offset: int, limit: int,
           now: dt.datetime | None = None) -> tuple[list[Task], int, dict[str, int]]:
     now = now or utcnow()
-    base = select(Task).where(inbox_condition(actor.principal))
-    counts = dict(session.execute(select(Task.case_type, func.count()).where(inbox_condition(actor.principal))
+    # One condition for the rows and their counts, which includes the case visibility rule: a count must not
+    # reveal a case the caller could not open.
+    actionable = actionable_tasks_filter(actor.principal)
+    base = select(Task).where(actionable)
+    counts = dict(session.execute(select(Task.case_type, func.count()).where(actionable)
                                   .group_by(Task.case_type)).all())
     if flt.case_type:
         base = base.where(Task.case_type == flt.case_type)
@@ -305,6 +388,11 @@ class PageContext:
     states: dict[int, list[engine.TaskState]]
     deciders: dict[int, dict[str, frozenset[int]]]
     names: dict[int, str]
+    # Tasks whose claim no longer counts (`access.claim_binds`): shown as claimable, not as someone's.
+    stale_claims: frozenset[int] = frozenset()
+
+    def claimant(self, task: Task) -> str | None:
+        return None if task.id in self.stale_claims else self.names.get(task.claimed_by or 0)
 
 
 def page_context(session: Session, actor: Actor, tasks: list[Task]) -> PageContext:
@@ -312,7 +400,10 @@ def page_context(session: Session, actor: Actor, tasks: list[Task]) -> PageConte
     user_ids = {i for t in tasks for i in (t.claimed_by, t.decided_by) if i}
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}
-    return PageContext(actor, _engine_actor(session, actor.principal), states, deciders, names)
+    claimed = [t.id for t in tasks if t.claimed_by is not None and t.status == "open"]
+    stale = frozenset(session.execute(select(Task.id).where(Task.id.in_(claimed), ~claim_binds())).scalars()) \
+        if claimed else frozenset()
+    return PageContext(actor, _engine_actor(session, actor.principal), states, deciders, names, stale)
 
 
 def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[str, Any]]:
@@ -321,9 +412,11 @@ def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[st
     if case_type is None or task.status != "open":
         return []
     state = next(s for s in ctx.states[task.instance_id] if s.id == task.id)
-    acting = may_act(ctx.actor.principal, task)
+    via = acting_for(ctx.actor.principal, task)
+    acting = via is not None
+    engine_actor = replace(ctx.engine_actor, on_behalf_of=via or frozenset())
     out = []
-    for decision, refusal in engine.allowed_decisions(case_type, _case_state(task.case), state, ctx.engine_actor,
+    for decision, refusal in engine.allowed_decisions(case_type, _case_state(task.case), state, engine_actor,
                                                       ctx.deciders.get(task.instance_id, {})):
         reason = None if acting else ("not your task", "nicht Ihre Aufgabe")
         if reason is None and refusal is not None:
@@ -346,6 +439,30 @@ def workflow_of(session: Session, actor: Actor, case_id: int) -> tuple[WorkflowI
     return instance, tasks, events
 
 
+@dataclass(frozen=True)
+class TaskList:
+    """Tasks with what rendering them needs, read in one unit of work (the API calls these, never a session)."""
+
+    tasks: list[Task]
+    context: PageContext
+
+
+def inbox_page(rt: Runtime, actor: Actor, flt: InboxFilter, *, offset: int,
+               limit: int) -> tuple[TaskList, int, dict[str, int]]:
+    with rt.db.read() as session:
+        rows, total, counts = inbox(session, actor, flt, offset=offset, limit=limit)
+        return TaskList(rows, page_context(session, actor, rows)), total, counts
+
+
+def case_workflow(rt: Runtime, actor: Actor, case_id: int) -> tuple[WorkflowInstance | None, TaskList,
+                                                                    list[WorkflowEvent]]:
+    """A case's workflow: the instance, its open tasks and its history."""
+    with rt.db.read() as session:
+        instance, tasks, events = workflow_of(session, actor, case_id)
+        open_tasks = [t for t in tasks if t.status == "open"]
+        return instance, TaskList(open_tasks, page_context(session, actor, open_tasks)), events
+
+
 # --- deputies and escalation ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -355,28 +472,56 @@ class DeputyPeriod:
     ends_on: dt.date
 
 
-def set_deputies(session: Session, actor: Actor, periods: list[DeputyPeriod]) -> list[Deputy]:
-    """Replace the caller's deputies (who acts for me while I am away)."""
-    me = actor.principal.user_id
-    rows = []
-    for period in periods:
-        if period.ends_on < period.starts_on:
-            raise Invalid(f"deputy {period.username}: the period ends before it starts", field="deputies")
-        deputy = session.execute(select(User).where(User.username == period.username)).scalar()
-        if deputy is None:
-            raise Invalid(f"deputy {period.username!r}: no such user", field="deputies")
-        if deputy.id == me:
-            raise Invalid("you cannot be your own deputy", field="deputies",
-                          detail_de="Sie können sich nicht selbst vertreten")
-        rows.append(Deputy(user_id=me, deputy_id=deputy.id, starts_on=period.starts_on, ends_on=period.ends_on))
-    for old in session.execute(select(Deputy).where(Deputy.user_id == me)).scalars():
-        session.delete(old)
-    session.add_all(rows)
-    session.flush()
-    audit.record(session, actor, "user.set_deputies", "user", me,
-                 details={"deputies": [{"user": p.username, "from": p.starts_on.isoformat(),
-                                        "to": p.ends_on.isoformat()} for p in periods]})
-    return rows
+def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_user: str | None = None) -> None:
+    """Replace who acts for a user while they are away: the caller's own deputies, or (admins only, `for_user`)
+    anyone's. A user names colleagues of their own units; an admin may appoint from another unit. Nobody may
+    stand in for personnel-file staff without being allowed to see personnel files (`require_deputy_allowed`)."""
+    by_admin = for_user is not None
+    if by_admin:
+        require_admin(actor.principal)
+    with rt.db.write() as session:
+        if for_user is not None:
+            absent = session.execute(select(User).where(User.username == for_user)).scalar()
+            if absent is None:
+                raise NotFound(f"no user {for_user!r}", detail_de=f"Kein Benutzer {for_user!r}")
+        else:
+            absent = session.get(User, actor.principal.user_id)
+            if absent is None:  # a system actor has no deputies
+                raise Invalid("only users have deputies", field="deputies")
+        rows = []
+        for period in periods:
+            if period.ends_on < period.starts_on:
+                raise Invalid(f"deputy {period.username}: the period ends before it starts", field="deputies")
+            deputy = _user_named(session, period.username, "deputies")
+            if deputy.id == absent.id:
+                raise Invalid(f"{absent.username} cannot be their own deputy", field="deputies",
+                              detail_de="Niemand kann sich selbst vertreten")
+            require_deputy_allowed(session, absent, deputy, by_admin=by_admin,
+                                   restricted_types=rt.registry.restricted_types)
+            rows.append(Deputy(user_id=absent.id, deputy_id=deputy.id, starts_on=period.starts_on,
+                               ends_on=period.ends_on, by_admin=by_admin))
+        replaced = set()
+        for old in session.execute(select(Deputy).where(Deputy.user_id == absent.id)).scalars():
+            replaced.add(old.deputy_id)
+            session.delete(old)
+        session.add_all(rows)
+        session.flush()
+        # Claims the former deputies hold on tasks they may no longer act on go back to the unit at once.
+        for former in session.execute(select(User).where(User.id.in_(sorted(replaced))).order_by(User.id)).scalars():
+            release_claims(session, actor, former.id, f"deputyship for {absent.username} changed",
+                           unless_may_act=load_principal(session, former, rt.registry.restricted_types))
+        audit.record(session, actor, "user.set_deputies", "user", absent.id,
+                     details={"user": absent.username, "by_admin": by_admin,
+                              "deputies": [{"user": p.username, "from": p.starts_on.isoformat(),
+                                            "to": p.ends_on.isoformat()} for p in periods]})
+
+
+def _user_named(session: Session, username: str, field: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar()
+    if user is None:
+        raise Invalid(f"deputy {username!r}: no such user", field=field,
+                      detail_de=f"Vertretung {username!r}: kein solcher Benutzer")
+    return user
 
 
 def escalate_overdue(rt: Runtime, now: dt.datetime) -> int:

@@ -44,10 +44,10 @@ def test_setup_and_import(run, tmp_path: Path) -> None:
     assert "20.30" in run("file-plan", "list").output
 
     from eakte.config import load_settings
-    from eakte.runtime import Runtime
+    from eakte.bootstrap import build_runtime
     from eakte.services import cases, identity
     from eakte.services.access import Actor, load_principal
-    rt = Runtime(load_settings(environ=run.env))
+    rt = build_runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
         reference = cases.create_case(session, actor, cases.NewCase("20.30", "Import", "20"), rt.registry).reference
@@ -100,10 +100,10 @@ def test_storage_verify_and_gc_find_tampering(run, tmp_path: Path) -> None:
     import io
 
     from eakte.config import load_settings
-    from eakte.runtime import Runtime
+    from eakte.bootstrap import build_runtime
     from eakte.services import cases, documents, identity
     from eakte.services.access import Actor, load_principal
-    rt = Runtime(load_settings(environ=run.env))
+    rt = build_runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
         case = cases.create_case(session, actor, cases.NewCase("20.30", "Prüfung", "20"), rt.registry)
@@ -169,8 +169,8 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
 
     from eakte.config import load_settings
     from eakte.models import Case, DocumentVersion, Task
-    from eakte.runtime import Runtime
-    rt = Runtime(load_settings(environ=env))
+    from eakte.bootstrap import build_runtime
+    rt = build_runtime(load_settings(environ=env))
     with rt.db.read() as session:
         assert session.execute(select(func.count()).select_from(Case)).scalar() == 9
         steps = sorted(session.execute(select(Task.step).where(Task.status == "open")).scalars())

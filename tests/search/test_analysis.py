@@ -5,7 +5,8 @@ import threading
 
 import pytest
 
-from search.analysis import decompound, fold, german_analyzer, index_tokens, prefix_term, query_terms, stem, word_terms
+from search.analysis import decompound, fold, index_tokens, prefix_term, query_terms, stem, word_terms
+from search.whoosh_index import german_analyzer
 
 
 @pytest.mark.parametrize("variants", [

@@ -23,9 +23,9 @@ from tests.conftest import build_town, make_runtime
 DRAINER = textwrap.dedent("""
     import sys, time
     from eakte.config import load_settings
-    from eakte.runtime import Runtime
+    from eakte.bootstrap import build_runtime
     from eakte.services import indexing
-    rt = Runtime(load_settings())
+    rt = build_runtime(load_settings())
     index = rt.search_index
     original = index.index
     def slow(docs):

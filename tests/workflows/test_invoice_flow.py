@@ -21,7 +21,8 @@ from workflows.invoice.parse import parse_invoice_file
 XR = TESTDATA / "xrechnung"
 ZF = TESTDATA / "zugferd"
 SAMPLES = sorted(XR.glob("*.xml")) + sorted(ZF.glob("*.xml")) + sorted(ZF.glob("*.pdf"))
-INVOICE_SETTINGS = {"invoice": {"routing": {"12345": "32"}, "debtor_bic": "HELADEF1822"}}
+DEBTOR = {"debtor_name": "Gemeinde Musterstadt", "debtor_iban": "DE89370400440532013000", "debtor_bic": "HELADEF1822"}
+INVOICE_SETTINGS = {"invoice": {"routing": {"12345": "32"}, **DEBTOR}}
 EXTRA_USERS = {
     "mia": [("32", "approver"), ("20", "clerk")],   # could do sachlich and rechnerisch: four-eyes must stop her
     "otto": [("32", "approver")],
@@ -316,7 +317,8 @@ def test_cli_payment_export(env, tmp_path) -> None:
                            ("kurt", "release")]:
         assert decide(client, town, user, my_task(client, town, user, case_id)["id"], decision).status_code == 200
     env_vars = {"EAKTE_DATA_DIR": str(rt.settings.data_dir), "EAKTE_DATABASE_URL": rt.settings.database_url,
-                "EAKTE_JOBS__BACKEND": "immediate", "EAKTE_CASE_TYPES__INVOICE__DEBTOR_BIC": "HELADEF1822"}
+                "EAKTE_JOBS__BACKEND": "immediate",
+                **{f"EAKTE_CASE_TYPES__INVOICE__{k.upper()}": v for k, v in DEBTOR.items()}}
     out = CliRunner().invoke(main, ["invoices", "export-payments", "--user", "kurt", "--out-dir", str(tmp_path)],
                              env=env_vars)
     assert out.exit_code == 0, out.output

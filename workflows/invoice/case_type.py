@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
-from workflows.definition import CaseType, Decision, DocumentKind, NotSameAs, Step, ValueTiers
+from workflows.definition import CaseType, Decision, DocumentKind, NotSameAs, ReadOnlyWhen, Step, Tier, ValueTiers
 from workflows.fields import Field
 from workflows.invoice.checks import run_checks_on_metadata
+from workflows.invoice.model import METADATA_FIELDS
+from workflows.invoice.payment import Debtor
 
 DEFAULTS: dict[str, Any] = {
     "file_plan_code": "20.30",      # where intake files new invoice cases
@@ -20,10 +22,18 @@ DEFAULTS: dict[str, Any] = {
     "due_days": 10,                 # when an invoice has neither a Skonto deadline nor a due date
     "escalation_role": "head_of_unit",
     "routing": {},                  # Leitweg-ID fine part → ordering unit code
-    "debtor_name": "Stadt Neu-Isenburg",
-    "debtor_iban": "DE02500105170137075030",
+    # The municipality's own account for the pain.001 file. No default: until it is configured the payment export
+    # refuses, rather than pay from an account that is not the installation's own.
+    "debtor_name": "",
+    "debtor_iban": "",
     "debtor_bic": "",
 }
+PAYMENT_ORDER_STEP = "anordnung"  # its approval records what the payment export pays
+# The confirmations a payment rests on: the export pays an invoice only while each holds a valid approval, so a
+# workflow walked around one of them (a voided, never repeated "sachlich richtig") is never paid.
+PAYMENT_REQUIRES = ("sachlich", "rechnerisch", PAYMENT_ORDER_STEP)
+# What the Anordnung approves; the payment export pays exactly these values and refuses a case that differs.
+PAYMENT_FIELDS = ("amount_due", "currency", "iban", "seller_name", "invoice_number")
 
 FIELDS = (
     Field("invoice_number", "Rechnungsnummer", "Invoice number", required=True),
@@ -44,8 +54,8 @@ FIELDS = (
     Field("prepaid", "Bereits gezahlt", "Paid amount", "money"),
     Field("amount_due", "Zahlbetrag", "Amount due", "money", required=True),
     Field("ordering_unit", "Bestellende Organisationseinheit", "Ordering unit", "unit", required=True),
-    Field("checks", "Prüfergebnisse", "Checks", "list"),
-    Field("source", "Eingangsformat", "Received as", "enum",
+    Field("checks", "Prüfergebnisse", "Checks", "list", read_only=True),
+    Field("source", "Eingangsformat", "Received as", "enum", read_only=True,
           choices=("xrechnung-ubl", "xrechnung-cii", "zugferd", "paper")),
     Field("duplicate_override", "Begründung für Doppelerfassung", "Reason for accepting a duplicate",
           max_length=2000),
@@ -68,12 +78,35 @@ class SkontoOrDueDate:
         return now + dt.timedelta(days=self.fallback_days)
 
 
+def _is_e_invoice(metadata: Mapping[str, Any]) -> bool:
+    return metadata.get("source") not in (None, "paper")
+
+
+# What the supplier's XML says is theirs to correct (with a corrected invoice), not the receiving clerk's.
+READ_FROM_XML = ReadOnlyWhen(METADATA_FIELDS, _is_e_invoice, "read from the e-invoice", "aus der E-Rechnung gelesen")
+# Once the ordering unit has confirmed the invoice, what it confirmed (and who orders the payment) is fixed.
+FROZEN_AFTER = {"sachlich": (*METADATA_FIELDS, "ordering_unit")}
+
+
+def configured_debtor(settings: Mapping[str, Any]) -> Debtor | None:
+    """The debtor account from the settings, None while it is not configured; ValueError when it is invalid."""
+    name, iban = str(settings.get("debtor_name") or "").strip(), str(settings.get("debtor_iban") or "").strip()
+    if not name and not iban:
+        return None
+    if not (name and iban):
+        raise ValueError("debtor_name and debtor_iban are set together or not at all")
+    return Debtor(name, iban, str(settings.get("debtor_bic") or "") or None)
+
+
 def invoice_case_type(settings: Mapping[str, Any]) -> CaseType:
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))}")
     s = {**DEFAULTS, **settings}
-    tiers = tuple((Decimal(str(t["above"])), str(t["role"])) for t in s["tiers"])
+    configured_debtor(s)  # a wrong debtor account stops the start, named, instead of failing the first export
+    # A tier may name the unit its role must be held in (e.g. the mayor's office); else the ordering unit's.
+    tiers = tuple(Tier(Decimal(str(t["above"])), str(t["role"]), str(t["unit"]) if t.get("unit") else None)
+                  for t in s["tiers"])
     due = SkontoOrDueDate(int(s["due_days"]))
     escalate = str(s["escalation_role"])
     ordering = "$field:ordering_unit"
@@ -95,7 +128,7 @@ def invoice_case_type(settings: Mapping[str, Any]) -> CaseType:
         Step("anordnung", "Anordnung", "Payment order", "approver", units=(ordering,),
              decisions=(Decision("approve", "Zahlung anordnen", "Order payment", "zahlung"), ret, reject),
              guards=(NotSameAs(("sachlich", "rechnerisch")), ValueTiers("amount_due", tiers)),
-             due=due, escalate_to=(ordering, escalate)),
+             due=due, escalate_to=(ordering, escalate), records=PAYMENT_FIELDS),
         Step("zahlung", "Zahlung freigeben", "Release payment", "clerk", units=(s["cash_unit"],),
              decisions=(Decision("release", "Zahlung freigeben", "Release payment", None),
                         Decision("return", "Zurück an Anordnung", "Return to payment order", "anordnung",
@@ -105,17 +138,27 @@ def invoice_case_type(settings: Mapping[str, Any]) -> CaseType:
     )
     return CaseType(
         key="invoice", label_de="Rechnung", label_en="Invoice", fields=FIELDS,
-        document_kinds=(DocumentKind("invoice", "Rechnung", "Invoice"),
+        # The invoice document is what "sachlich richtig" confirmed, as its fields are (FROZEN_AFTER).
+        document_kinds=(DocumentKind("invoice", "Rechnung", "Invoice", frozen_after="sachlich"),
                         DocumentKind("delivery_note", "Lieferschein", "Delivery note"),
                         DocumentKind("correspondence", "Schriftverkehr", "Correspondence")),
         steps=steps, start="eingang",
-        extra_roles=tuple(sorted({escalate, *(role for _, role in tiers)})),
-        settings=s, derive=_checks_for_typed_invoices,
+        extra_roles=tuple(sorted({escalate, *(tier.role for tier in tiers)})),
+        settings=s, derive=_checks_for_typed_invoices, frozen_after=FROZEN_AFTER, read_only_when=(READ_FROM_XML,),
+        unit_settings=_unit_settings(s, tiers),
     )
+
+
+def _unit_settings(s: Mapping[str, Any], tiers: tuple[Tier, ...]) -> tuple[tuple[str, str], ...]:
+    """Every unit code the settings name, with the setting that names it."""
+    named = [(key, str(s[key])) for key in ("receipt_unit", "finance_unit", "cash_unit")]
+    named += [(f"tiers[{i}].unit", tier.unit) for i, tier in enumerate(tiers) if tier.unit]
+    named += [(f"routing.{part}", str(code)) for part, code in sorted(s["routing"].items())]
+    return tuple(named)
 
 
 def _checks_for_typed_invoices(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
     """Paper invoices get their checks from what the clerk typed; e-invoices keep the checks of their XML."""
-    if metadata.get("source") not in (None, "paper"):
+    if _is_e_invoice(metadata):
         return {}
     return {"checks": [c.to_metadata() for c in run_checks_on_metadata(metadata)]}

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, TextIO
 
 from lxml import etree
 
+from workflows.spreadsheet import safe_cell
 from workflows.validators import compact_iban, iban_valid
 
 __all__ = [
@@ -59,9 +60,6 @@ _TRANSLITERATION = str.maketrans({
 _SEPA_ID = re.compile(r"[A-Za-z0-9/\-?:().,'+ ]{1,35}")
 _BIC = re.compile(r"[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")  # ISO 9362, as in the pain.001 XSD
 # Excel runs cells starting with these as formulas; supplier names and remittance text come from outside.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 class InvalidAccount(ValueError):
     """An IBAN that fails the ISO 13616 format or mod-97 check, or a malformed BIC."""
 
@@ -184,14 +182,10 @@ def write_csv(payments: Iterable[Payment], out: TextIO) -> None:
     writer.writerow(CSV_HEADER)
     for p in payments:
         writer.writerow((
-            _cell(p.case_reference), _cell(p.invoice_number), _cell(p.creditor_name), p.creditor_iban,
-            p.creditor_bic or "", _german_amount(p.amount), p.currency, _cell(p.remittance),
-            p.requested_date.strftime("%d.%m.%Y"), _cell(p.end_to_end_id),
+            safe_cell(p.case_reference), safe_cell(p.invoice_number), safe_cell(p.creditor_name), p.creditor_iban,
+            p.creditor_bic or "", _german_amount(p.amount), p.currency, safe_cell(p.remittance),
+            p.requested_date.strftime("%d.%m.%Y"), safe_cell(p.end_to_end_id),
         ))
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _german_amount(amount: Decimal) -> str:
