@@ -1,4 +1,4 @@
-"""The WSGI application: REST API (and, in later issues, the web UI) over one Runtime."""
+"""The WSGI application: the REST API under /api/v1 and the web interface, over one Runtime."""
 from __future__ import annotations
 
 from apiflask import APIFlask
@@ -16,6 +16,8 @@ from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime
 from eakte.services import casetypes
+from eakte.web import init_web
+from eakte.web.errors import error_page
 
 
 def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
@@ -25,6 +27,7 @@ def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
     if check_schema:  # settings naming units that do not exist: one warning line each, the server still starts
         casetypes.log_unknown_units(rt)
     app = APIFlask("eakte", title="eakte API", version=__version__, spec_path="/api/v1/openapi.json",
+                   template_folder="web/templates", static_folder="web/static",
                    docs_path="/api/v1/docs")
     app.config.update(
         # Multipart parts beyond 500 KB are spooled to disk by Werkzeug, so uploads never sit in memory whole.
@@ -38,19 +41,15 @@ def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
                              "details (application/problem+json)."},
     )
     app.extensions["eakte"] = rt
-    register_error_handlers(app)
+    register_error_handlers(app, page=error_page)
     register_converters(app.url_map)  # before the routes: every <int:id> is bounded to what a key can hold
     app.before_request(check_request_input)
     app.after_request(drop_type_of_empty_answers)
     app.spec_processor(document_problems)
     app.register_blueprint(api)
+    init_web(app, token_authenticated=(api,))  # the API takes bearer tokens only: no CSRF token there
     if rt.settings.server.trusted_proxies:
         n = rt.settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-
-    @app.get("/")
-    @app.doc(hide=True)
-    def index() -> dict[str, str]:
-        return {"name": "eakte", "version": __version__, "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
 
     return app

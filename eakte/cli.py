@@ -181,13 +181,15 @@ def demo(ctx: click.Context, host: str, port: int, seed_only: bool) -> None:
 
     def banner(url: str) -> None:
         click.echo(f"\neakte demo ({TOWN}, Demo) — data in {rt.settings.data_dir.resolve()}")
-        click.echo(f"URL:  {url}   API: {url}/api/v1   OpenAPI: {url}/api/v1/openapi.json\n")
+        click.echo(f"Web:  {url}/login   (Browser; Anmeldung mit einem der Benutzer unten)")
+        click.echo(f"API:  {url}/api/v1   OpenAPI: {url}/api/v1/openapi.json\n")
         click.echo(f"{'user':10} {'password':14} {'roles':38} API token")
         for login in logins:
             click.echo(f"{login.username:10} {login.password:14} {login.roles:38} {login.token}")
-        click.echo(f"\nTry: curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/cases")
-        click.echo(f"     curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/inbox   "
-                   "(invoices wait for anna, oskar and bernd)\n")
+        click.echo("\nIm Browser: anna (Rechnungseingang) legt Akten an und nimmt Rechnungen entgegen; die Demo-Rechnungen "
+                   "warten im Postkorb von anna, oskar (sachlich richtig) und bernd (rechnerisch richtig); "
+                   "heidi erteilt die Anordnung.")
+        click.echo(f"API:        curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/inbox\n")
 
     if seed_only:
         banner(f"http://{host}:{port}")

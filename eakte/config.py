@@ -65,6 +65,21 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    # Signs the session cookie; empty: a random key kept in <data_dir>/web-secret-key (made on first start).
+    secret_key: str = ""
+    session_idle_minutes: int = 30
+    # "auto": the cookie is Secure when the request came over HTTPS (behind a proxy: set server.trusted_proxies).
+    cookie_secure: str = "auto"  # "auto", "always" or "never"
+    # Failed logins allowed per user name and per client address (Flask-Limiter notation).
+    login_limit_per_user: str = "5 per 5 minutes"
+    login_limit_per_address: str = "20 per 5 minutes"
+    # Where the limiter keeps its counters: "memory://" in the embedded default, e.g. "redis://127.0.0.1:6379/1".
+    ratelimit_storage_uri: str = "memory://"
+    page_size: int = 25
+
+
+@dataclass(frozen=True)
 class SearchSettings:
     backend: str = "whoosh"  # "whoosh" (index directory in the data directory) or "postgres" (needs PostgreSQL)
     path: str = ""  # whoosh index directory; empty: <data_dir>/index
@@ -94,6 +109,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     # Per case type, handed to its factory: e.g. [case_types.invoice] receipt_unit = "20"
     case_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -112,6 +128,7 @@ _ALLOWED_CHOICES = {
     ("storage", "object_lock_mode"): {"", "GOVERNANCE", "COMPLIANCE"},
     ("jobs", "backend"): {"sqlite", "redis", "immediate"},
     ("search", "backend"): {"whoosh", "postgres"},
+    ("web", "cookie_secure"): {"auto", "always", "never"},
 }
 _ENV_ALIASES = {"EAKTE_DATABASE_URL": ("database", "url")}
 

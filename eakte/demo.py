@@ -21,6 +21,10 @@ TOWN = "Gemeinde Musterstadt"  # fictional: the demo names no real municipality
 # municipality's); an installation configures its own, without it the export refuses.
 DEMO_DEBTOR = {"debtor_name": f"{TOWN} (Demo)", "debtor_iban": "DE89370400440532013000"}
 DEMO_DATA = Path(__file__).parent / "demo_data"
+# The Leitweg-IDs of the official XRechnung samples (fine part) all route to the Ordnungsamt in the demo, so an
+# invoice taken in through the browser reaches an ordering unit's Postkorb without typing it.
+DEMO_ROUTING = {part: "32" for part in ("12345", "12346", "12347", "12348", "12349", "12350", "18188", "01944",
+                                        "05676")}
 
 UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
          ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
@@ -78,11 +82,16 @@ class Login:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """`settings` with the demo's fictional debtor account, unless a debtor is configured."""
+    """`settings` with the demo's fictional debtor account and its routing, where none is configured."""
     invoice = dict(settings.case_types.get("invoice", {}))
-    if invoice.get("debtor_name") or invoice.get("debtor_iban"):
+    demo: dict[str, object] = {}
+    if not (invoice.get("debtor_name") or invoice.get("debtor_iban")):
+        demo.update(DEMO_DEBTOR)
+    if not invoice.get("routing"):
+        demo["routing"] = DEMO_ROUTING
+    if not demo:
         return settings
-    return replace(settings, case_types={**settings.case_types, "invoice": {**invoice, **DEMO_DEBTOR}})
+    return replace(settings, case_types={**settings.case_types, "invoice": {**invoice, **demo}})
 
 
 def seed_demo(rt: Runtime) -> list[Login]:

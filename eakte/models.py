@@ -39,6 +39,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The web interface's language ("de", "en"); None: the default (German).
+    locale: Mapped[str | None] = mapped_column(String(8))
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
 
@@ -69,6 +71,20 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class WebSession(Base):
+    """A browser session: the cookie holds the secret, only its SHA-256 is stored; ended, never deleted."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    user: Mapped[User] = relationship()
+
+
 class FilePlanNode(Base):
     __tablename__ = "file_plan_nodes"
     __table_args__ = (CheckConstraint("disposal IN ('archive', 'destroy')", name="ck_file_plan_disposal"),)
@@ -95,7 +111,7 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("file_plan_node_id", "year", "number"),
         CheckConstraint("status IN ('open', 'closed')", name="ck_case_status"),
-        Index("ix_cases_unit_status", "unit_id", "status"),
+        Index("ix_cases_unit_status_updated", "unit_id", "status", "updated_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
@@ -117,6 +133,7 @@ class Case(Base):
 
 class Document(Base):
     __tablename__ = "documents"
+    __table_args__ = (Index("ix_documents_created_by_created_at", "created_by", "created_at"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     title: Mapped[str] = mapped_column(String(500))

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from eakte.config import DatabaseSettings, Settings, StorageSettings
+from eakte.config import DatabaseSettings, Settings, StorageSettings, WebSettings
 from eakte.db import SELF_MANAGED_TABLES
 from eakte.models import Base
 from eakte.bootstrap import build_runtime
@@ -105,12 +105,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = None,
-                 case_types: dict[str, dict[str, Any]] | None = None, **ingest: Any) -> Runtime:
+                 case_types: dict[str, dict[str, Any]] | None = None, web: WebSettings | None = None,
+                 **ingest: Any) -> Runtime:
     """Jobs run inline ("immediate"), so a test sees their effect as soon as the request returns."""
     from eakte.config import IngestSettings, JobsSettings
     settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),
                         storage=storage or StorageSettings(), ingest=IngestSettings(**ingest),
-                        jobs=JobsSettings(backend="immediate"), case_types=case_types or {})
+                        jobs=JobsSettings(backend="immediate"), case_types=case_types or {},
+                        web=web or WebSettings())
     rt = build_runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rt.db.upgrade()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Callable
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
@@ -33,9 +33,20 @@ def problem(status: int, detail: str, *, title: str | None = None, **extra: Any)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
-def register_error_handlers(app: APIFlask) -> None:
+def _is_page() -> bool:
+    """A request for a web page rather than the API: it gets an error page in the site's layout."""
+    return not request.path.startswith("/api/")
+
+
+def register_error_handlers(app: APIFlask, page: Callable[[int, str | None, str | None], Response] | None = None) -> None:
+    """problem+json for /api/v1; for every other path `page(status, detail, detail_de)` renders the error page."""
+    def _page_or(status: int, detail: str | None, detail_de: str | None) -> Response | None:
+        return page(status, detail, detail_de) if page is not None and _is_page() else None
+
     @app.errorhandler(EakteError)
     def _domain_error(exc: EakteError) -> Response:
+        if (resp := _page_or(exc.status, exc.detail, exc.detail_de)) is not None:
+            return resp
         return problem(exc.status, exc.detail, title=exc.title, title_de=exc.title_de, detail_de=exc.detail_de,
                        **exc.extra)
 
@@ -56,6 +67,8 @@ def register_error_handlers(app: APIFlask) -> None:
 
     @app.errorhandler(HTTPException)
     def _werkzeug_error(exc: HTTPException) -> Response:
+        if (resp := _page_or(exc.code or 500, None, None)) is not None:
+            return resp
         detail = exc.description or HTTPStatus(exc.code or 500).phrase
         if exc.code == 413:
             detail = "request body is larger than the upload limit"
@@ -69,6 +82,8 @@ def register_error_handlers(app: APIFlask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if (resp := _page_or(500, None, None)) is not None:
+            return resp
         return problem(500, "internal error; it has been logged", detail_de="Interner Fehler; er wurde protokolliert")
 
 

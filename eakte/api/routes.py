@@ -1,10 +1,8 @@
 """REST endpoints under /api/v1: parse, call a service (which opens the unit of work), shape the answer."""
 from __future__ import annotations
 
-import unicodedata
 from contextlib import closing
 from typing import Any, Iterator
-from urllib.parse import quote
 
 from apiflask import APIBlueprint
 from flask import Response, current_app, request, stream_with_context
@@ -28,6 +26,7 @@ from eakte.api.schemas import (
     Paging,
     VersionUpload,
 )
+from eakte.presenters import content_disposition
 from eakte.api.views import case_view, document_view, file_plan_view, version_view
 from eakte.runtime import Runtime
 from eakte.services import cases, documents, fileplan, identity
@@ -196,13 +195,6 @@ def get_content(document_id: int, query: dict[str, Any]) -> Response:
     headers["Content-Length"] = str(version.size)
     return Response(stream_with_context(body()), mimetype=version.mime_type, headers=headers,
                     direct_passthrough=True)
-
-
-def content_disposition(filename: str) -> str:
-    """RFC 6266: an ASCII fallback plus the exact UTF-8 name (RFC 8187)."""
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    ascii_name = "".join(c if c.isprintable() and c not in '"\\;' else "_" for c in ascii_name) or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _upload(storage: Any) -> documents.Upload:

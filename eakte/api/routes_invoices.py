@@ -7,7 +7,8 @@ from typing import Any, Iterator
 from flask import Response, stream_with_context
 
 from eakte.api.auth import current_actor, token_auth
-from eakte.api.routes import _upload, api, content_disposition, current_runtime
+from eakte.api.routes import _upload, api, current_runtime
+from eakte.presenters import content_disposition
 from eakte.api.schemas import IntakeOut, IntakeUpload, PaymentExportIn, PaymentExportOut
 from eakte.api.views import case_view, document_view, version_view
 from eakte.services import documents, invoices

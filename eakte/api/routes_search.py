@@ -7,7 +7,8 @@ from typing import Any, Iterator
 from flask import Response, stream_with_context
 
 from eakte.api.auth import current_actor, token_auth
-from eakte.api.routes import api, content_disposition, current_runtime
+from eakte.api.routes import api, current_runtime
+from eakte.presenters import content_disposition
 from eakte.api.schemas import ExportIn, SearchOut, SearchQuery
 from eakte.services import exports, search
 from search import Filters

@@ -211,6 +211,9 @@ class InboxQuery(Paging):
     case_type = fields.String()
     step = fields.String()
     overdue = fields.Boolean()
+    claimed_by_me = fields.Boolean(metadata={"description": "only tasks the caller has claimed"})
+    sort = fields.String(validate=validators.OneOf(["due", "arrival"]),
+                         metadata={"description": "due: soonest due first (default); arrival: oldest task first"})
 
 
 class DecisionOut(Schema):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true, tuple_
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.util import AliasedClass
 
@@ -136,40 +137,63 @@ def participating_cases(p: Principal) -> Select[tuple[int]] | None:
     if not roles_by_unit:
         return None
     t = aliased(Task)  # never correlated with a Task of an enclosing query (the inbox)
+    return select(t.case_id).where(_brought_by(roles_by_unit, t))
+
+
+def _brought_by(roles_by_unit: dict[int, frozenset[str]], t: AliasedClass[Task]) -> ColumnElement[bool]:
+    """SQL: task `t` brings its case to holders of these roles (`participating_cases`)."""
     escalated_to_me = [and_(t.escalate_unit_id == unit_id, t.escalate_role.in_(sorted(roles)))
                        for unit_id, roles in sorted(roles_by_unit.items())]
-    return select(t.case_id).where(or_(t.unit_id.in_(sorted(roles_by_unit)),
-                                       and_(t.escalated_at.is_not(None), or_(*escalated_to_me))))
+    return or_(t.unit_id.in_(sorted(roles_by_unit)), and_(t.escalated_at.is_not(None), or_(*escalated_to_me)))
+
+
+def _visibility(p: Principal, case: type[Case] | AliasedClass[Case],
+                brought: Callable[[dict[int, frozenset[str]]], ColumnElement[bool]]) -> ColumnElement[bool]:
+    """The rule of `visible_cases_filter` for `case` (the Case entity or an alias), `brought(roles)` being SQL
+    for "its workflow brought it to holders of these roles" (`participating_cases`)."""
+    if p.is_admin:
+        return true()
+    hidden = _hidden_restricted(p, case)
+    if p.is_auditor:
+        return true() if hidden is None else ~hidden
+    roles_by_unit = p.task_roles_by_unit
+    if not roles_by_unit:
+        return false()
+    visible = or_(case.unit_id.in_(sorted(p.unit_ids)), brought(roles_by_unit))
+    return visible if hidden is None else and_(visible, ~hidden)
 
 
 def visible_cases_filter(p: Principal) -> ColumnElement[bool]:
     """Cases of the caller's units, and cases their workflow brought to the caller (`participating_cases`);
     restricted types only in the caller's own units."""
-    if p.is_admin:
-        return true()
-    hidden = _hidden_restricted(p)
-    if p.is_auditor:
-        return true() if hidden is None else ~hidden
-    participating = participating_cases(p)
-    if participating is None:
-        return false()
-    visible = or_(Case.unit_id.in_(sorted(p.unit_ids)), Case.id.in_(participating))
-    return visible if hidden is None else and_(visible, ~hidden)
+    t = aliased(Task)  # never correlated with a Task of an enclosing query (the inbox)
+    return _visibility(p, Case, lambda roles: Case.id.in_(select(t.case_id).where(_brought_by(roles, t))))
 
 
 def visible_tasks_filter(p: Principal) -> ColumnElement[bool]:
     """Tasks of cases `p` may see: the same rule as for cases, so no list of tasks shows a title, reference or
-    count of a case the caller could not open (a personnel file in another unit's deputy's inbox)."""
+    count of a case the caller could not open (a personnel file in another unit's deputy's inbox).
+
+    Per task row (the case by its key, its tasks by `case_id`) rather than as the set of all visible cases: a
+    list of tasks is a small part of all cases, and the set would be read in full on every call."""
     if p.is_admin:
         return true()
-    return Task.case_id.in_(select(Case.id).where(visible_cases_filter(p)))
+    c = aliased(Case)
+    return exists().where(c.id == Task.case_id, visible_case_rows_filter(p, c))
 
 
-def _hidden_restricted(p: Principal) -> ColumnElement[bool] | None:
+def visible_case_rows_filter(p: Principal, case: type[Case] | AliasedClass[Case] = Case) -> ColumnElement[bool]:
+    """The rule of `visible_cases_filter`, checked per row of `case` (an EXISTS on its own tasks) instead of as
+    the set of all visible cases: for short lists another index picks (a user's newest documents)."""
+    t = aliased(Task)
+    return _visibility(p, case, lambda roles: exists().where(t.case_id == case.id, _brought_by(roles, t)))
+
+
+def _hidden_restricted(p: Principal, case: type[Case] | AliasedClass[Case] = Case) -> ColumnElement[bool] | None:
     """Cases of a restricted type outside the principal's own units (None: there are no such types)."""
     if not p.restricted_types:
         return None
-    return and_(Case.case_type.in_(sorted(p.restricted_types)), Case.unit_id.not_in(sorted(p.unit_ids)))
+    return and_(case.case_type.in_(sorted(p.restricted_types)), case.unit_id.not_in(sorted(p.unit_ids)))
 
 
 def can_view_case(p: Principal, case: Case) -> bool:
@@ -205,8 +229,12 @@ def require_change_case(p: Principal, case: Case | None, what: str = "case") -> 
     return case
 
 
+def can_create_in_unit(p: Principal, unit_id: int) -> bool:
+    return p.is_admin or p.has_role(unit_id, "clerk")
+
+
 def require_create_in_unit(p: Principal, unit_id: int, unit_code: str) -> None:
-    if not (p.is_admin or p.has_role(unit_id, "clerk")):
+    if not can_create_in_unit(p, unit_id):
         raise Forbidden(f"Creating cases for unit {unit_code} needs the clerk role in that unit",
                         detail_de=f"Für das Anlegen von Akten in {unit_code} ist die Rolle Sachbearbeitung nötig")
 
@@ -258,61 +286,92 @@ def require_may_act(p: Principal, task: Task) -> frozenset[int]:
     return via
 
 
-def actionable_tasks_filter(p: Principal) -> ColumnElement[bool]:
+def actionable_tasks_filter(session: Session, p: Principal) -> ColumnElement[bool]:
     """The open tasks `p` may act on (the inbox), as a query condition matching `may_act`: by unit and role,
-    personally, by escalation, or as a deputy; never on a case `p` may not see; not claimed by someone else."""
-    conds: list[ColumnElement[bool]] = [Task.assignee_id == p.user_id]
+    personally, by escalation, or as a deputy; never on a case `p` may not see; not claimed by someone else.
+
+    Decided in two steps, so that the queries over the whole inbox (its rows and counts) stay index scans with
+    no per-row look-ups: one query first settles the few rows that need them (a task assigned from elsewhere
+    must pass the whole visibility rule; a claim by someone else counts only while `claim_binds`), and the
+    condition names those rows by id."""
+    routed, elsewhere = _routes(p)
+    assigned_elsewhere = or_(*elsewhere)
+    claimed_by_other = and_(Task.claimed_by.is_not(None), Task.claimed_by != p.user_id)
+    reached: list[int] = []
+    stale: list[tuple[int, int]] = []  # (task, claimant): claimed by someone else whose claim no longer counts
+    # The visibility rule only for the rows assigned from elsewhere (a CASE: `NULL AND x` would evaluate x too).
+    for task_id, claimant, binds, visible in session.execute(
+            select(Task.id, Task.claimed_by, claim_binds(), sql_case((assigned_elsewhere, visible_tasks_filter(p)),
+                                                                     else_=false()))
+            .where(Task.status == "open", or_(*elsewhere, *routed), or_(claimed_by_other, assigned_elsewhere))):
+        if visible:
+            reached.append(task_id)
+        if claimant is not None and claimant != p.user_id and binds is not None and not binds:
+            stale.append((task_id, claimant))
+    reaches = routed + ([and_(assigned_elsewhere, Task.id.in_(reached))] if reached else [])
+    free = [Task.claimed_by.is_(None), Task.claimed_by == p.user_id]
+    if stale:  # the claimant too, so that a claim taken since then is not passed over
+        free.append(tuple_(Task.id, Task.claimed_by).in_(stale))
+    cond = [Task.status == "open", or_(*reaches) if reaches else false(), or_(*free)]
+    c = aliased(Case)
+    hidden = None if p.is_admin else _hidden_restricted(p, c)
+    if hidden is not None:
+        cond.append(~exists().where(c.id == Task.case_id, hidden))
+    return and_(*cond)
+
+
+def _routes(p: Principal) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The ways a task reaches `p` (as in `acting_for`), split in two: those that bring its case to `p`
+    themselves (`participating_cases`: a task of one of p's task units, or escalated to a role p holds there),
+    where of the visibility rule only the restricted types remain to be checked; and the others (a personal
+    assignment may come from anywhere), which take the whole rule."""
+    task_roles = p.task_roles_by_unit
+    routed: list[ColumnElement[bool]] = []
+    elsewhere: list[ColumnElement[bool]] = [Task.assignee_id == p.user_id]
     for absent, held in sorted(p.deputy_roles_of.items()):
-        conds.append(and_(Task.assignee_id == absent, Task.unit_id.in_(sorted(held))))
-    for unit_id, roles in sorted(p.task_roles_by_unit.items()):
-        conds.append(and_(Task.unit_id == unit_id, Task.role.in_(sorted(roles)), Task.assignee_id.is_(None)))
-        conds.append(and_(Task.escalate_unit_id == unit_id, Task.escalate_role.in_(sorted(roles)),
-                          Task.escalated_at.is_not(None), Task.assignee_id.is_(None)))
-    return and_(Task.status == "open", or_(*conds),
-                or_(Task.claimed_by.is_(None), Task.claimed_by == p.user_id, ~claim_binds()), visible_tasks_filter(p))
+        for units, into in ((sorted(u for u in held if u in task_roles), routed),
+                            (sorted(u for u in held if u not in task_roles), elsewhere)):
+            if units:
+                into.append(and_(Task.assignee_id == absent, Task.unit_id.in_(units)))
+    for unit_id, roles in sorted(task_roles.items()):
+        routed.append(and_(Task.unit_id == unit_id, Task.role.in_(sorted(roles)), Task.assignee_id.is_(None)))
+        routed.append(and_(Task.escalate_unit_id == unit_id, Task.escalate_role.in_(sorted(roles)),
+                           Task.escalated_at.is_not(None), Task.assignee_id.is_(None)))
+    return routed, elsewhere
 
 
-def _holds(user_id: ColumnElement[int], unit_id: ColumnElement[int] | None,
-           role: ColumnElement[str] | None = None) -> ColumnElement[bool]:
-    """SQL: `user_id` is a member of `unit_id` (with `role`, if given). A fresh alias each time, so that nested
-    uses never correlate with one another."""
-    m = aliased(Membership)
-    cond = [m.user_id == user_id, m.unit_id == unit_id]
-    if role is not None:
-        cond.append(m.role == role)
-    return exists().where(*cond)
-
-
-def _opens_sql(user_id: ColumnElement[int]) -> ColumnElement[bool]:
-    """SQL mirror of `_opens` for the roles `user_id` holds in their own right."""
-    return or_(_holds(user_id, Task.unit_id, Task.role),
-               and_(Task.escalated_at.is_not(None), _holds(user_id, Task.escalate_unit_id, Task.escalate_role)))
+def _opens_task(m: AliasedClass[Membership]) -> ColumnElement[bool]:
+    """SQL mirror of `_opens` for one membership row: it takes the task by unit and role, or by escalation."""
+    return or_(and_(m.unit_id == Task.unit_id, m.role == Task.role),
+               and_(Task.escalated_at.is_not(None), m.unit_id == Task.escalate_unit_id,
+                    m.role == Task.escalate_role))
 
 
 def claim_binds() -> ColumnElement[bool]:
     """SQL: the task's claim still counts, because whoever holds it may act on the task today (`acting_for`
     for the claimant, as `load_principal` and `deputy_scope` would compute it). A claim by someone who may no
-    longer act (a deputyship ended or was withdrawn, a role removed) does not keep the task from the others."""
+    longer act (a deputyship ended or was withdrawn, a role removed) does not keep the task from the others.
+
+    Each part is one EXISTS correlated with the task row alone (no nesting), so that every row costs a few index
+    look-ups and none reads a whole table."""
     claimant = Task.claimed_by
     today = office_today()
 
-    def valid_appointment(d: AliasedClass[Deputy], unit: ColumnElement[int]) -> ColumnElement[bool]:
-        # `deputy_scope`: an admin's appointment covers every unit, a user's only the units both are members of.
-        return and_(d.deputy_id == claimant, d.starts_on <= today, d.ends_on >= today,
-                    or_(d.by_admin, _holds(claimant, unit)))
+    def as_deputy(opens: Callable[[AliasedClass[Membership]], ColumnElement[bool]]) -> ColumnElement[bool]:
+        # The claimant stands in today for someone whose membership `m` opens the task, and the appointment
+        # covers m's unit (`deputy_scope`): an admin's every unit, a user's those the claimant is a member of.
+        d, m, mine = aliased(Deputy), aliased(Membership), aliased(Membership)
+        appointed = [d.deputy_id == claimant, d.starts_on <= today, d.ends_on >= today, m.user_id == d.user_id,
+                     opens(m)]
+        return or_(exists().where(*appointed, d.by_admin),
+                   exists().where(*appointed, mine.user_id == claimant, mine.unit_id == m.unit_id))
 
     # An assigned task: its assignee, or a deputy of the assignee holding the task's unit.
-    d_assignee = aliased(Deputy)
-    assigned = or_(claimant == Task.assignee_id, exists().where(
-        d_assignee.user_id == Task.assignee_id, valid_appointment(d_assignee, Task.unit_id),
-        _holds(Task.assignee_id, Task.unit_id)))
+    assigned = or_(claimant == Task.assignee_id,
+                   as_deputy(lambda m: and_(m.user_id == Task.assignee_id, m.unit_id == Task.unit_id)))
     # Otherwise: the claimant's own roles, or a role of someone they stand in for that opens the task.
-    d, m = aliased(Deputy), aliased(Membership)
-    opens_for_absent = or_(and_(m.unit_id == Task.unit_id, m.role == Task.role),
-                           and_(Task.escalated_at.is_not(None), m.unit_id == Task.escalate_unit_id,
-                                m.role == Task.escalate_role))
-    unassigned = or_(_opens_sql(claimant), exists().where(
-        m.user_id == d.user_id, opens_for_absent, valid_appointment(d, m.unit_id)))
+    own = aliased(Membership)
+    unassigned = or_(exists().where(own.user_id == claimant, _opens_task(own)), as_deputy(_opens_task))
     return and_(claimant.is_not(None), or_(and_(Task.assignee_id.is_not(None), assigned),
                                            and_(Task.assignee_id.is_(None), unassigned)))
 

@@ -195,6 +195,16 @@ def _filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]
     return query
 
 
+def list_my_open_cases(session: Session, actor: Actor, *, limit: int) -> tuple[list[Case], int]:
+    """Open cases of the caller's units (their Federführung), newest change first. A unit's members see all its
+    cases, so no further visibility rule narrows this; an index on (unit, status) finds them."""
+    p = actor.principal
+    query = select(Case).where(Case.unit_id.in_(sorted(p.unit_ids)), Case.status == "open")
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
+    return list(rows), total
+
+
 def case_by_reference(session: Session, actor: Actor, reference: str) -> Case:
     case = session.execute(select(Case).where(Case.reference == reference)).scalar()
     if case is None:
@@ -246,6 +256,27 @@ def read_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
 def find_cases(rt: Runtime, actor: Actor, flt: CaseFilter, *, offset: int, limit: int) -> tuple[list[Case], int]:
     with rt.db.read() as session:
         return list_cases(session, actor, flt, offset=offset, limit=limit)
+
+
+def my_open_cases(rt: Runtime, actor: Actor, *, limit: int) -> tuple[list[Case], int]:
+    with rt.db.read() as session:
+        return list_my_open_cases(session, actor, limit=limit)
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What a case search form offers: every unit (code, name) and every file plan node (code, title)."""
+
+    units: list[tuple[str, str]]
+    file_plan: list[tuple[str, str]]
+
+
+def filter_choices(rt: Runtime) -> FilterChoices:
+    with rt.db.read() as session:
+        units = [(u.code, u.name) for u in session.execute(select(Unit).order_by(Unit.code)).scalars()]
+        nodes = session.execute(select(FilePlanNode)).scalars().all()
+    ordered = sorted(nodes, key=lambda n: [int(part) for part in n.code.split(".")])
+    return FilterChoices(units, [(n.code, n.title) for n in ordered])
 
 
 def change_case(rt: Runtime, actor: Actor, case_id: int, changes: CaseChanges) -> Case:

@@ -17,7 +17,8 @@ from eakte.runtime import Runtime
 from eakte.services import approvals, audit
 from eakte.services.access import Actor, require_view_case
 # The workflow service's own building blocks, so a return stores tasks and history exactly as a decision does.
-from eakte.services.workflow import _add_tasks, _case_state, _event, _hooks_after_commit, _refused, _require_may_act
+from eakte.services.workflow import (add_tasks, case_state, hooks_after_commit, record_event, refused_error,
+                                     require_may_act_on)
 from workflows import engine
 from workflows.definition import CaseType
 
@@ -58,20 +59,20 @@ def return_to_step(rt: Runtime, actor: Actor, case_id: int, target: str, reason:
                           field="target", detail_de=f"Schritt {target!r} hat diese Akte nicht durchlaufen")
         now = utcnow()
         try:
-            new_tasks = engine.enter(case_type, target, _case_state(case), now)
+            new_tasks = engine.enter(case_type, target, case_state(case), now)
         except engine.WorkflowRefused as exc:
-            raise _refused(exc) from None
+            raise refused_error(exc) from None
         cancelled = [t.id for t in open_tasks]
         session.execute(update(Task).where(Task.id.in_(cancelled), Task.status == "open")
                         .values(status="cancelled", decided_at=now).execution_options(synchronize_session=False))
         returned_from = instance.current_step
-        _event(session, instance, actor, "returned", step=returned_from, comment=reason,
+        record_event(session, instance, actor, "returned", step=returned_from, comment=reason,
                details={"to": target, "cancelled_tasks": cancelled})
         voided = approvals.void_from(session, actor, instance.id, target, keep=None, now=now)  # "voided" events
-        _add_tasks(session, instance, case, new_tasks)
+        add_tasks(session, instance, case, new_tasks)
         instance.current_step = target
-        _event(session, instance, actor, "entered", step=target)
-        _hooks_after_commit(rt, session, case_type, case.id, target)
+        record_event(session, instance, actor, "entered", step=target)
+        hooks_after_commit(rt, session, case_type, case.id, target)
         audit.record(session, actor, "workflow.return", "case", case.id, case_id=case.id,
                      details={"from": returned_from, "to": target, "reason": reason, "voided_tasks": voided,
                               "cancelled_tasks": cancelled})
@@ -83,7 +84,7 @@ def _require_may_act_on_one(session: Session, actor: Actor, open_tasks: list[Tas
     refusal: EakteError | None = None
     for task in open_tasks:
         try:
-            _require_may_act(session, actor.principal, task)
+            require_may_act_on(session, actor.principal, task)
             return
         except EakteError as exc:
             refusal = refusal or exc

@@ -26,10 +26,10 @@ from eakte.db import after_commit
 from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
 from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
-from eakte.models import Case, Document, DocumentVersion
+from eakte.models import Case, Document, DocumentVersion, ExtractedText, User
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, indexing, integrity
-from eakte.services.access import Actor, require_change_case, require_view_case
+from eakte.services.access import Actor, require_change_case, require_view_case, visible_case_rows_filter
 from storage import BlobRef
 
 CHUNK = MIB
@@ -142,6 +142,30 @@ def case_documents(rt: Runtime, actor: Actor, case_id: int) -> list[Document]:
         case = require_view_case(actor.principal, session.get(Case, case_id))
         return list(session.execute(select(Document).where(Document.case_id == case.id)
                                     .order_by(Document.id)).scalars())
+
+
+def case_files(rt: Runtime, actor: Actor, case_id: int) -> tuple[list[Document], dict[int, str]]:
+    """The documents of a case (oldest first, with all versions) and the user names of their uploaders."""
+    with rt.db.read() as session:
+        case = require_view_case(actor.principal, session.get(Case, case_id))
+        docs = list(session.execute(select(Document).where(Document.case_id == case.id)
+                                    .order_by(Document.id)).scalars())
+        return docs, _usernames(session, {v.uploaded_by for d in docs for v in d.versions})
+
+
+def recent_documents(rt: Runtime, actor: Actor, *, limit: int = 10) -> list[Document]:
+    """The documents the caller filed last, in cases they may still see (the case list's visibility rule)."""
+    with rt.db.read() as session:
+        query = (select(Document).join(Case, Case.id == Document.case_id)
+                 .where(Document.created_by == actor.principal.user_id, visible_case_rows_filter(actor.principal))
+                 .order_by(Document.created_at.desc(), Document.id.desc()).limit(limit))
+        return list(session.execute(query).scalars())
+
+
+def _usernames(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).all())
 
 
 def open_content(rt: Runtime, actor: Actor, document_id: int,
@@ -265,3 +289,24 @@ def safe_filename(name: str | None) -> str:
     base = PureWindowsPath(PurePosixPath(name or "").name).name
     base = "".join(ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C").strip()
     return base[:255] or "upload"
+
+
+def version_text(rt: Runtime, actor: Actor, document_id: int,
+                 version_number: int | None = None) -> tuple[Document, DocumentVersion, str | None]:
+    """The text extracted from the current (or the given) version, for a preview; None while there is none."""
+    with rt.db.read() as session:
+        document = get_document(session, actor, document_id)
+        number = version_number or document.current_version
+        version = next((v for v in document.versions if v.number == number), None)
+        if version is None:
+            raise NotFound(f"document {document_id} has no version {number}",
+                           detail_de=f"Dokument {document_id} hat keine Version {number}")
+        row = session.get(ExtractedText, version.id)
+        return document, version, row.text if row is not None else None
+
+
+def document_with_uploaders(rt: Runtime, actor: Actor, document_id: int) -> tuple[Document, dict[int, str]]:
+    """A document with its versions and the user names of their uploaders."""
+    with rt.db.read() as session:
+        document = get_document(session, actor, document_id)
+        return document, _usernames(session, {v.uploaded_by for v in document.versions})

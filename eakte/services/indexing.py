@@ -39,8 +39,11 @@ def drain(rt: Runtime, batch: int | None = None) -> int:
     with rt.db.read() as session:
         upto = session.execute(select(func.max(SearchOutbox.id))).scalar()
     applied = 0
-    while upto is not None and (done := _drain_batch(rt, size, upto)) > 0:
+    while upto is not None:
+        done = _drain_batch(rt, size, upto)
         applied += done
+        if done < size:  # the rows up to `upto` are done (or locked by another drain, which does them)
+            break
     return applied
 
 

@@ -20,7 +20,8 @@ from eakte.models import Case, InvoicePayment, PaymentExport, Unit, WorkflowInst
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, cases, documents, integrity, workflow
 from eakte.services.access import Actor, may_read_payment_exports, require_create_in_unit, require_payment_exporter
-from workflows.definition import CaseType
+from workflows.definition import CaseType, FieldLock
+from workflows.fields import Field
 from workflows.invoice import payment
 from workflows.invoice.case_type import PAYMENT_FIELDS, PAYMENT_ORDER_STEP, PAYMENT_REQUIRES, configured_debtor
 from workflows.invoice.checks import run_checks
@@ -80,6 +81,28 @@ def intake_invoice(rt: Runtime, actor: Actor, upload: documents.Upload, *, unit:
                                   "checks_failed": [c["code"] for c in metadata.get("checks", [])
                                                     if not c.get("ok")]})
     return IntakeResult(case, ingested, metadata.get("source") != "paper")
+
+
+@dataclass(frozen=True)
+class FieldState:
+    """One invoice field of a case as a form shows it: its value, and why it may not be changed now (or None)."""
+
+    field: Field
+    value: Any
+    lock: FieldLock | None
+
+
+def invoice_fields(rt: Runtime, actor: Actor, case_id: int) -> tuple[Case, list[FieldState]]:
+    """The invoice fields of a case with their locks (computed, read from the e-invoice, or fixed by a decision),
+    for typing in a paper invoice; the change itself goes through `cases.change_case` as the API's PATCH does."""
+    case_type = invoice_type(rt)
+    with rt.db.read() as session:
+        case = cases.get_case(session, actor, case_id)
+        if case.case_type != case_type.key:
+            raise NotFound("this case is no invoice", detail_de="Diese Akte ist keine Rechnung")
+        decided = approvals.decided_steps(session, case_type, case.id)
+        return case, [FieldState(f, case.metadata_.get(f.name), case_type.lock(f.name, case.metadata_, decided))
+                      for f in case_type.fields]
 
 
 def _read_invoice(path: Path, mime: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy import case as sql_case
@@ -49,7 +49,7 @@ def _engine_actor(session: Session, p: Principal, on_behalf_of: frozenset[int] =
                        on_behalf_of)
 
 
-def _case_state(case: Case) -> engine.CaseState:
+def case_state(case: Case) -> engine.CaseState:
     return engine.CaseState(case.id, case.reference, case.unit.code, case.metadata_)
 
 
@@ -102,7 +102,7 @@ def _unit_id(session: Session, code: str) -> int:
     return unit_id
 
 
-def _refused(exc: engine.WorkflowRefused) -> EakteError:
+def refused_error(exc: engine.WorkflowRefused) -> EakteError:
     return _REFUSALS[exc.kind](exc.message, detail_de=exc.message_de)
 
 
@@ -114,21 +114,21 @@ def start_workflow(rt: Runtime, session: Session, actor: Actor, case: Case) -> W
     if case_type is None or case_type.start is None:
         return None
     try:
-        new_tasks = engine.start(case_type, _case_state(case), utcnow())
+        new_tasks = engine.start(case_type, case_state(case), utcnow())
     except engine.WorkflowRefused as exc:
-        raise _refused(exc) from None
+        raise refused_error(exc) from None
     instance = WorkflowInstance(case_id=case.id, case_type=case_type.key, current_step=case_type.start)
     session.add(instance)
     session.flush()
-    _add_tasks(session, instance, case, new_tasks)
-    _event(session, instance, actor, "started", step=case_type.start)
+    add_tasks(session, instance, case, new_tasks)
+    record_event(session, instance, actor, "started", step=case_type.start)
     audit.record(session, actor, "workflow.start", "case", case.id, case_id=case.id,
                  details={"case_type": case_type.key, "step": case_type.start})
-    _hooks_after_commit(rt, session, case_type, case.id, case_type.start)
+    hooks_after_commit(rt, session, case_type, case.id, case_type.start)
     return instance
 
 
-def _add_tasks(session: Session, instance: WorkflowInstance, case: Case, new: tuple[engine.NewTask, ...]) -> None:
+def add_tasks(session: Session, instance: WorkflowInstance, case: Case, new: tuple[engine.NewTask, ...]) -> None:
     for t in new:
         session.add(Task(instance_id=instance.id, case_id=case.id, case_type=instance.case_type, step=t.step,
                          unit_id=_unit_id(session, t.unit), role=t.role, due_at=t.due_at,
@@ -137,7 +137,7 @@ def _add_tasks(session: Session, instance: WorkflowInstance, case: Case, new: tu
     session.flush()
 
 
-def _event(session: Session, instance: WorkflowInstance, actor: Actor, action: str, *, step: str | None = None,
+def record_event(session: Session, instance: WorkflowInstance, actor: Actor, action: str, *, step: str | None = None,
            task: Task | None = None, decision: str | None = None, comment: str | None = None,
            details: dict[str, Any] | None = None) -> None:
     session.add(WorkflowEvent(instance_id=instance.id, task_id=task.id if task else None, step=step,
@@ -146,7 +146,7 @@ def _event(session: Session, instance: WorkflowInstance, actor: Actor, action: s
                               details=details or {}))
 
 
-def _hooks_after_commit(rt: Runtime, session: Session, case_type: CaseType, case_id: int, step: str) -> None:
+def hooks_after_commit(rt: Runtime, session: Session, case_type: CaseType, case_id: int, step: str) -> None:
     if case_type.step(step).on_enter:
         after_commit(session, lambda: rt.jobs.run_hooks(case_id, step))
 
@@ -172,14 +172,22 @@ class Completed:
     waiting: bool
 
 
+def blank_comment(text: str) -> bool:
+    """No visible character: spaces, and zero-width or other invisible format characters (U+200B, U+2060, ...),
+    which would otherwise pass as the reason a decision needs."""
+    return not any(ch.isprintable() and not ch.isspace() for ch in text)
+
+
 def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, comment: str = "") -> Completed:
+    if blank_comment(comment or ""):
+        comment = ""  # the engine then refuses a decision that needs a reason
     with rt.db.write() as session:
         task = _task_for(session, actor, task_id)
         # Lock the workflow: two units co-signing at once must not both wait for the other.
         instance = session.get(WorkflowInstance, task.instance_id, with_for_update=True)
         assert instance is not None
         session.refresh(task)
-        on_behalf_of = _require_may_act(session, actor.principal, task)
+        on_behalf_of = require_may_act_on(session, actor.principal, task)
         _release_stale_claim(session, actor, task)
         case_type = rt.registry.get(instance.case_type)
         if case_type is None:
@@ -187,11 +195,11 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         states, deciders = _task_states(session, instance.id)
         case = task.case
         try:
-            outcome = engine.decide(case_type, _case_state(case), states, task.id,
+            outcome = engine.decide(case_type, case_state(case), states, task.id,
                                     _engine_actor(session, actor.principal, on_behalf_of), decision,
                                     comment or "", deciders, utcnow())
         except engine.WorkflowRefused as exc:
-            raise _refused(exc) from None
+            raise refused_error(exc) from None
         now = utcnow()
         closed = session.execute(
             update(Task).where(Task.id == task.id, Task.status == "open")
@@ -208,19 +216,19 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         approved = approvals.decision_details(case_type, task.step, decision, case.metadata_)
         voided = approvals.void_after_return(session, actor, instance.id, outcome.decision, outcome.entered, task.id,
                                              now)
-        _event(session, instance, actor, "decided", step=task.step, task=task, decision=decision, comment=comment,
+        record_event(session, instance, actor, "decided", step=task.step, task=task, decision=decision, comment=comment,
                details={**approved, **({"on_behalf_of_ids": sorted(on_behalf_of)} if on_behalf_of else {})})
         if outcome.new_tasks:
-            _add_tasks(session, instance, case, outcome.new_tasks)
+            add_tasks(session, instance, case, outcome.new_tasks)
         if outcome.entered:
             instance.current_step = outcome.entered
-            _event(session, instance, actor, "entered", step=outcome.entered)
-            _hooks_after_commit(rt, session, case_type, case.id, outcome.entered)
+            record_event(session, instance, actor, "entered", step=outcome.entered)
+            hooks_after_commit(rt, session, case_type, case.id, outcome.entered)
         if outcome.finished:
             instance.status = outcome.finished
             instance.current_step = None
             instance.finished_at = now
-            _event(session, instance, actor, outcome.finished)
+            record_event(session, instance, actor, outcome.finished)
         audit.record(session, actor, "workflow.decide", "task", task.id, case_id=case.id,
                      details={"step": task.step, "decision": decision, "comment": comment or None,
                               "entered": outcome.entered, "finished": outcome.finished, **approved,
@@ -232,7 +240,7 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
 def claim_task(rt: Runtime, actor: Actor, task_id: int) -> None:
     with rt.db.write() as session:
         task = _task_for(session, actor, task_id)
-        _require_may_act(session, actor.principal, task, ignore_claim=True)
+        require_may_act_on(session, actor.principal, task, ignore_claim=True)
         if task.claimed_by == actor.principal.user_id:
             return
         if task.claimed_by is not None and not claim_still_binds(session, task, actor.principal.restricted_types):
@@ -245,7 +253,7 @@ def claim_task(rt: Runtime, actor: Actor, task_id: int) -> None:
                            detail_de="Diese Aufgabe hat bereits jemand anderes übernommen")
         instance = session.get(WorkflowInstance, task.instance_id)
         assert instance is not None
-        _event(session, instance, actor, "claimed", step=task.step, task=task)
+        record_event(session, instance, actor, "claimed", step=task.step, task=task)
         audit.record(session, actor, "workflow.claim", "task", task.id, case_id=task.case_id)
 
 
@@ -258,7 +266,7 @@ def release_task(rt: Runtime, actor: Actor, task_id: int) -> None:
         session.execute(update(Task).where(Task.id == task.id).values(claimed_by=None, claimed_at=None))
         instance = session.get(WorkflowInstance, task.instance_id)
         assert instance is not None
-        _event(session, instance, actor, "released", step=task.step, task=task)
+        record_event(session, instance, actor, "released", step=task.step, task=task)
         audit.record(session, actor, "workflow.release", "task", task.id, case_id=task.case_id)
 
 
@@ -281,7 +289,7 @@ def release_claims(session: Session, actor: Actor, user_id: int, reason: str, *,
 def _record_release(session: Session, actor: Actor, task: Task, claimed_by: int, reason: str) -> None:
     instance = session.get(WorkflowInstance, task.instance_id)
     assert instance is not None
-    _event(session, instance, actor, "released", step=task.step, task=task,
+    record_event(session, instance, actor, "released", step=task.step, task=task,
            details={"claimed_by": claimed_by, "reason": reason})
     audit.record(session, actor, "workflow.release", "task", task.id, case_id=task.case_id,
                  details={"claimed_by": claimed_by, "reason": reason})
@@ -326,7 +334,7 @@ def _task_for(session: Session, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def _require_may_act(session: Session, p: Principal, task: Task, ignore_claim: bool = False) -> frozenset[int]:
+def require_may_act_on(session: Session, p: Principal, task: Task, ignore_claim: bool = False) -> frozenset[int]:
     """The absent colleagues `p` acts for on this open task (see `access.acting_for`); refuses otherwise."""
     if task.status != "open":
         raise Conflict("this task is no longer open", detail_de="Diese Aufgabe ist nicht mehr offen")
@@ -353,6 +361,8 @@ class InboxFilter:
     case_type: str | None = None
     step: str | None = None
     overdue: bool | None = None
+    claimed_by_me: bool = False
+    sort: str = "due"  # "due" (soonest due first) or "arrival" (oldest task first)
 
 
 def inbox(session: Session, actor: Actor, flt: InboxFilter, *, offset: int, limit: int,
@@ -360,7 +370,7 @@ def inbox(session: Session, actor: Actor, flt: InboxFilter, *, offset: int, limi
     now = now or utcnow()
     # One condition for the rows and their counts, which includes the case visibility rule: a count must not
     # reveal a case the caller could not open.
-    actionable = actionable_tasks_filter(actor.principal)
+    actionable = actionable_tasks_filter(session, actor.principal)
     base = select(Task).where(actionable)
     counts = dict(session.execute(select(Task.case_type, func.count()).where(actionable)
                                   .group_by(Task.case_type)).all())
@@ -371,12 +381,17 @@ def inbox(session: Session, actor: Actor, flt: InboxFilter, *, offset: int, limi
     if flt.overdue is not None:
         base = base.where(Task.due_at < now) if flt.overdue else base.where(or_(Task.due_at.is_(None),
                                                                                  Task.due_at >= now))
-    unfiltered = flt.case_type is None and flt.step is None and flt.overdue is None
+    if flt.claimed_by_me:
+        base = base.where(Task.claimed_by == actor.principal.user_id)
+    unfiltered = flt.case_type is None and flt.step is None and flt.overdue is None and not flt.claimed_by_me
     total = sum(counts.values()) if unfiltered else \
         session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    rows = session.execute(base.order_by(sql_case((Task.due_at.is_(None), 1), else_=0), Task.due_at, Task.id)
-                           .offset(offset).limit(limit)).scalars().all()
-    return list(rows), total, counts
+    order = (Task.id,) if flt.sort == "arrival" else (sql_case((Task.due_at.is_(None), 1), else_=0), Task.due_at,
+                                                       Task.id)
+    # The page's ids first, then its rows: the eager loads (case, units) then join the page, not every candidate.
+    ids = session.execute(base.with_only_columns(Task.id).order_by(*order).offset(offset).limit(limit)).scalars().all()
+    page = {t.id: t for t in session.execute(select(Task).where(Task.id.in_(ids))).scalars()} if ids else {}
+    return [page[i] for i in ids if i in page], total, counts
 
 
 @dataclass(frozen=True)
@@ -416,7 +431,7 @@ def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[st
     acting = via is not None
     engine_actor = replace(ctx.engine_actor, on_behalf_of=via or frozenset())
     out = []
-    for decision, refusal in engine.allowed_decisions(case_type, _case_state(task.case), state, engine_actor,
+    for decision, refusal in engine.allowed_decisions(case_type, case_state(task.case), state, engine_actor,
                                                       ctx.deciders.get(task.instance_id, {})):
         reason = None if acting else ("not your task", "nicht Ihre Aufgabe")
         if reason is None and refusal is not None:
@@ -463,6 +478,13 @@ def case_workflow(rt: Runtime, actor: Actor, case_id: int) -> tuple[WorkflowInst
         return instance, TaskList(open_tasks, page_context(session, actor, open_tasks)), events
 
 
+def task_page(rt: Runtime, actor: Actor, task_id: int) -> TaskList:
+    """One task (open or decided) with what rendering it needs; refused like the case it belongs to."""
+    with rt.db.read() as session:
+        task = _task_for(session, actor, task_id)
+        return TaskList([task], page_context(session, actor, [task]))
+
+
 # --- deputies and escalation ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -472,10 +494,16 @@ class DeputyPeriod:
     ends_on: dt.date
 
 
-def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_user: str | None = None) -> None:
+def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_user: str | None = None,
+                 keep: Iterable[DeputyPeriod] = ()) -> None:
     """Replace who acts for a user while they are away: the caller's own deputies, or (admins only, `for_user`)
     anyone's. A user names colleagues of their own units; an admin may appoint from another unit. Nobody may
-    stand in for personnel-file staff without being allowed to see personnel files (`require_deputy_allowed`)."""
+    stand in for personnel-file staff without being allowed to see personnel files (`require_deputy_allowed`).
+
+    `keep`: stored periods that stay exactly as they are, who appointed them included. Adding or ending one
+    period (the web page) must not re-judge the others as the user's own: an admin's appointment across units
+    would then block the change, or lose its wider scope."""
+    kept = {(p.username, p.starts_on, p.ends_on) for p in keep}
     by_admin = for_user is not None
     if by_admin:
         require_admin(actor.principal)
@@ -491,7 +519,8 @@ def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_
         rows = []
         for period in periods:
             if period.ends_on < period.starts_on:
-                raise Invalid(f"deputy {period.username}: the period ends before it starts", field="deputies")
+                raise Invalid(f"deputy {period.username}: the period ends before it starts", field="deputies",
+                              detail_de=f"Vertretung {period.username}: Der Zeitraum endet, bevor er beginnt")
             deputy = _user_named(session, period.username, "deputies")
             if deputy.id == absent.id:
                 raise Invalid(f"{absent.username} cannot be their own deputy", field="deputies",
@@ -501,7 +530,12 @@ def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_
             rows.append(Deputy(user_id=absent.id, deputy_id=deputy.id, starts_on=period.starts_on,
                                ends_on=period.ends_on, by_admin=by_admin))
         replaced = set()
-        for old in session.execute(select(Deputy).where(Deputy.user_id == absent.id)).scalars():
+        stayed: list[DeputyPeriod] = []
+        for old, name in session.execute(select(Deputy, User.username).join(User, User.id == Deputy.deputy_id)
+                                         .where(Deputy.user_id == absent.id)).all():
+            if (name, old.starts_on, old.ends_on) in kept:
+                stayed.append(DeputyPeriod(name, old.starts_on, old.ends_on))
+                continue
             replaced.add(old.deputy_id)
             session.delete(old)
         session.add_all(rows)
@@ -513,7 +547,32 @@ def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_
         audit.record(session, actor, "user.set_deputies", "user", absent.id,
                      details={"user": absent.username, "by_admin": by_admin,
                               "deputies": [{"user": p.username, "from": p.starts_on.isoformat(),
-                                            "to": p.ends_on.isoformat()} for p in periods]})
+                                            "to": p.ends_on.isoformat()} for p in [*stayed, *periods]]})
+
+
+def my_deputies(rt: Runtime, actor: Actor) -> list[DeputyPeriod]:
+    """Who acts for the caller, and when, in the order of their periods."""
+    with rt.db.read() as session:
+        rows = session.execute(select(User.username, Deputy.starts_on, Deputy.ends_on)
+                               .join(User, User.id == Deputy.deputy_id)
+                               .where(Deputy.user_id == actor.principal.user_id)
+                               .order_by(Deputy.starts_on, User.username)).all()
+    return [DeputyPeriod(name, starts, ends) for name, starts, ends in rows]
+
+
+def add_deputy(rt: Runtime, actor: Actor, period: DeputyPeriod) -> None:
+    """Add one deputy period to the caller's list (the rules of `set_deputies` apply to the whole list)."""
+    set_deputies(rt, actor, [period], keep=my_deputies(rt, actor))
+
+
+def end_deputy(rt: Runtime, actor: Actor, username: str, starts_on: dt.date) -> None:
+    """End one of the caller's deputy periods at once: it leaves the list (the audit trail keeps it)."""
+    periods = my_deputies(rt, actor)
+    kept = [p for p in periods if (p.username, p.starts_on) != (username, starts_on)]
+    if len(kept) == len(periods):
+        raise NotFound(f"no deputy period of {username} from {starts_on}",
+                       detail_de=f"Keine Vertretung durch {username} ab {starts_on:%d.%m.%Y}")
+    set_deputies(rt, actor, [], keep=kept)
 
 
 def _user_named(session: Session, username: str, field: str) -> User:
@@ -535,7 +594,7 @@ def escalate_overdue(rt: Runtime, now: dt.datetime) -> int:
             task.escalated_at = now
             instance = session.get(WorkflowInstance, task.instance_id)
             assert instance is not None
-            _event(session, instance, system, "escalated", step=task.step, task=task,
+            record_event(session, instance, system, "escalated", step=task.step, task=task,
                    details={"to_role": task.escalate_role, "to_unit_id": task.escalate_unit_id})
             audit.record(session, system, "workflow.escalate", "task", task.id, case_id=task.case_id,
                          details={"step": task.step, "due_at": task.due_at.isoformat() if task.due_at else None,

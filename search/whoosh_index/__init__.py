@@ -43,7 +43,9 @@ into memory whole while a reader is open).
 The modules, one per concern: `analyzers` (the German analysis as whoosh tokenizers), `schema` (the layout and
 what writing a document needs), `postings` (posting lists and positions read in bulk), `plan` (the query
 analysed into a plan), `evaluate` (a plan on one segment, and BM25), `facets` (per-segment arrays and facet
-counts), `snippets` (the page's snippets) and `index` (`WhooshIndex`, which puts them together).
+counts), `snippets` (the page's snippets), `merge` (when segments merge: by size tiers for small commits),
+`readers` (a refreshed searcher that keeps the readers of unchanged segments) and `index` (`WhooshIndex`, which
+puts them together).
 """
 from __future__ import annotations
 

@@ -17,9 +17,11 @@ from whoosh.writing import CLEAR  # type: ignore[import-untyped]
 from search import IndexedDocument, Page, SearchRequest
 from search.whoosh_index.evaluate import _Segment, _Stats
 from search.whoosh_index.facets import _SegmentData, _segment_data, merge_facet_counts
+from search.whoosh_index.merge import merge_policy
+from search.whoosh_index.readers import refreshed
 from search.whoosh_index.plan import _ALL, _Planner, _scoring_leaves
 from search.whoosh_index.postings import _decode_postings, _segment_id
-from search.whoosh_index.schema import (INDEX_NAME, SCHEMA, SCHEMA_VERSION, WRITE_TIMEOUT, WRITER_POOL_MB,
+from search.whoosh_index.schema import (CODEC, INDEX_NAME, SCHEMA, SCHEMA_VERSION, WRITE_TIMEOUT, WRITER_POOL_MB,
                                         _VERSION_FILE, _delete_ids, _fields_of)
 from search.whoosh_index.segment_ids import use_secure_segment_ids
 from search.whoosh_index.snippets import page_hits
@@ -65,7 +67,8 @@ class WhooshIndex:
         # compound=False: whoosh reads a compound segment file through BytesIO(memoryview(mmap)), which copies
         # every part of the segment into memory for as long as a reader has it open (the whole index, for each
         # open searcher); separate files are read with seek/read instead.
-        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False, limitmb=WRITER_POOL_MB)
+        return self._ix.writer(timeout=WRITE_TIMEOUT, delay=0.05, compound=False, limitmb=WRITER_POOL_MB,
+                               codec=CODEC)
 
     def index(self, docs: Iterable[IndexedDocument]) -> None:
         latest = {doc.document_id: doc for doc in docs}  # within one call, the last version of a document wins
@@ -74,13 +77,13 @@ class WhooshIndex:
         with self._write_lock:
             writer = self._writer()
             try:
-                _delete_ids(writer, latest)
+                self._delete_committed(writer, latest)
                 for doc in latest.values():
                     writer.add_document(**_fields_of(doc))
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(mergetype=merge_policy(len(latest)))
         self._warm()
 
     def delete(self, document_ids: Iterable[int]) -> None:
@@ -90,12 +93,23 @@ class WhooshIndex:
         with self._write_lock:
             writer = self._writer()
             try:
-                _delete_ids(writer, ids)
+                self._delete_committed(writer, ids)
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
+            writer.commit(mergetype=merge_policy(0))
         self._warm()
+
+    def _delete_committed(self, writer, document_ids: Iterable[int]) -> None:  # type: ignore[no-untyped-def]
+        # The shared searcher, when it reads the very generation the writer starts from (the usual case: _warm
+        # opened it after this process's last commit), knows the same segments in the same order, so its
+        # document numbers are the writer's; opening every segment again cost more than writing a document.
+        with self._search_lock:
+            current = self._current
+            if current is not None and current.reader().generation() == writer.generation - 1:
+                _delete_ids(writer, document_ids, current)
+                return
+        _delete_ids(writer, document_ids)
 
     def clear(self) -> None:
         with self._write_lock:
@@ -117,7 +131,7 @@ class WhooshIndex:
         if searcher is None:
             searcher = self._current = self._ix.searcher()
         elif not searcher.up_to_date():
-            searcher = self._current = searcher.refresh()  # closes the readers of segments that are gone
+            searcher = self._current = refreshed(self._ix, searcher)  # closes the readers of segments gone
             self._forget_old_segments(searcher)
         return searcher
 

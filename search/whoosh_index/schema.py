@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Iterable
 
 from whoosh import columns, fields  # type: ignore[import-untyped]
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3Segment  # type: ignore[import-untyped]
 from whoosh import query as wq  # type: ignore[import-untyped]
 
 from search import IndexedDocument
@@ -20,6 +21,39 @@ SCHEMA_VERSION = "3"  # bump when the schema or the analysis changes: an index o
 _VERSION_FILE = "eakte-schema-version"
 WRITER_POOL_MB = 256  # whoosh's estimate of the postings a writer sorts in memory before it spills a run to disk
 # (the real size is about 1.5x): 128 (its default) spilled about every 700 documents; 512 took a reindex near 1 GB
+
+
+class _InliningPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    """whoosh 2.7's postings writer, keeping a posting list of one posting in the term table ("inlined").
+
+    whoosh means to (`inlinelimit`), but tests `len < inlinelimit` and then calls a method that does not exist
+    (`set_inline`), so with its default of 1 it never does: every term of a new document got a block of its own
+    in the postings file (pickled and zlib-compressed), half the time of writing a small segment. Its readers
+    take either form (inlined postings through a ListMatcher), so segments written before stay readable."""
+
+    def finish_postings(self):  # type: ignore[no-untyped-def]
+        if self.written() or len(self) != 1:
+            return super().finish_postings()
+        terminfo, self._terminfo = self._terminfo, None
+        terminfo.add_block(self)
+        # A format without values (keywords) has none buffered; whoosh's ListMatcher then answers a str where
+        # merging wants bytes.
+        terminfo.set_inlined(self._ids, self._weights, self._values or [b""])
+        return terminfo
+
+
+class _Codec(W3Codec):  # type: ignore[misc]
+    def postings_writer(self, dbfile, byteids=False):  # type: ignore[no-untyped-def]
+        return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                       compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def new_segment(self, storage, indexname):  # type: ignore[no-untyped-def]
+        # The segment names whoosh's own codec, which is pickled into the index's table of contents and reads
+        # both forms: the index does not depend on this class's name.
+        return W3Segment(W3Codec(), indexname)
+
+
+CODEC = _Codec()
 _ANY_TEXT = ("text", "title", "case_title", "all")
 _LENGTH_OF = {"text": "len_text", "title": "len_title", "case_title": "len_case_title", "all": "len_all",
               "text_pairs": "len_text"}
@@ -102,11 +136,19 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 
-def _delete_ids(writer, document_ids: Iterable[int]) -> None:  # type: ignore[no-untyped-def]
+def _delete_ids(writer, document_ids: Iterable[int], searcher=None) -> None:  # type: ignore[no-untyped-def]
     """Delete the committed documents with these ids, looked up with one searcher (whoosh's update_document
-    and delete_by_term open a new reader on every segment for every document)."""
-    with writer.searcher() as searcher:
-        for document_id in document_ids:
-            for docnum in searcher.docs_for_query(wq.Term("document_id", str(document_id)), for_deletion=True):
-                writer.delete_document(docnum)
+    and delete_by_term open a new reader on every segment for every document). `searcher`: an open searcher of
+    exactly the writer's segments, used instead of opening every segment again."""
+    if searcher is None:
+        with writer.searcher() as own:
+            _delete_found(writer, document_ids, own)
+    else:
+        _delete_found(writer, document_ids, searcher)
+
+
+def _delete_found(writer, document_ids: Iterable[int], searcher) -> None:  # type: ignore[no-untyped-def]
+    for document_id in document_ids:
+        for docnum in searcher.docs_for_query(wq.Term("document_id", str(document_id)), for_deletion=True):
+            writer.delete_document(docnum)
 

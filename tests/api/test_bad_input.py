@@ -35,6 +35,10 @@ ID_ROUTES = [
 
 def _assert_404(resp, what: str) -> None:  # type: ignore[no-untyped-def]
     assert resp.status_code == 404, (what, resp.status_code, resp.get_data(as_text=True)[:300])
+    if " /api/" not in what:  # a web page: the German error page in the layout
+        assert resp.headers["Content-Type"].startswith("text/html"), what
+        assert "Seite nicht gefunden" in resp.get_data(as_text=True), what
+        return
     assert resp.headers["Content-Type"] == PROBLEM, what
     assert resp.get_json()["status"] == 404
 

@@ -84,7 +84,7 @@ def test_settings_naming_missing_units_are_reported_at_start_up(tmp_path, db_url
     for where, code in [("receipt_unit", "21"), ("tiers[0].unit", "01"), ("routing.99999", "77")]:
         assert any(f"{where} names unit '{code}'" in line for line in lines), where
     assert all("\n" not in line and line.startswith("case type 'invoice'") for line in lines)
-    assert app.test_client().get("/").status_code == 200  # the server still starts
+    assert app.test_client().get("/login").status_code == 200  # the server still starts
     rt.close()
 
 
@@ -107,5 +107,11 @@ def test_demo_brings_its_own_fictional_debtor() -> None:
     settings = demo_settings(Settings())
     debtor = configured_debtor(load_registry(settings.case_types).types["invoice"].settings)
     assert debtor is not None and "Musterstadt" in debtor.name
-    own = {"invoice": {"debtor_name": "Stadt Beispiel", "debtor_iban": "DE02120300000000202051"}}
-    assert demo_settings(Settings(case_types=own)).case_types == own  # a configured account wins
+    own = {"invoice": {"debtor_name": "Stadt Beispiel", "debtor_iban": "DE02120300000000202051",
+                       "routing": {"99999": "20"}}}
+    assert demo_settings(Settings(case_types=own)).case_types == own  # a configured account and routing win
+
+
+def test_demo_routes_the_sample_invoices_to_an_ordering_unit() -> None:
+    settings = demo_settings(Settings())
+    assert settings.case_types["invoice"]["routing"]["12345"] == "32"

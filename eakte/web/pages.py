@@ -1,0 +1,50 @@
+"""The page blueprints, and what every page's layout needs (navigation, counts, forms of the header)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from eakte.web.auth import current_actor, current_principal
+from eakte.web.forms import LanguageForm, PlainForm
+from eakte.web.layout import layout_context
+from eakte.web.views import cases, cases_new, dashboard, deputies, documents, fileplan, inbox, invoices, tasks
+
+BLUEPRINTS = (dashboard.bp, fileplan.bp, cases.bp, cases_new.bp, documents.bp, invoices.bp, inbox.bp, tasks.bp,
+              deputies.bp)
+
+
+def register_pages(app: Flask) -> None:
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+    # Pages link to endpoints of other page modules only once those exist (`{% if has_endpoint("x.y") %}`).
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+
+    @app.context_processor
+    def _layout() -> dict[str, Any]:
+        if request.path.startswith("/api/"):
+            return {}
+        principal = current_principal()
+        ctx: dict[str, Any] = {"principal": principal, "language_form": LanguageForm(), "plain_form": PlainForm()}
+        if principal is not None and "layout" not in g:
+            try:
+                g.layout = layout_context(current_actor())
+            except Exception:  # noqa: BLE001 - an error page must render even when the layout data cannot load
+                g.layout = None
+        ctx["layout"] = g.get("layout")
+        return ctx
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> object:
+        if request.path.startswith("/api/"):
+            return exc
+        return _csrf_page()
+
+
+def _csrf_page() -> object:
+    body = render_template("errors/error.html", status=400, title=_("Das Formular ist abgelaufen"),
+                           message=_("Zu Ihrer Sicherheit wurde das Formular nicht gesendet. Bitte gehen Sie "
+                                     "zurück, laden Sie die Seite neu und senden Sie es erneut."), hint=None)
+    return make_response(body, 400)
