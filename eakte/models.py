@@ -41,6 +41,8 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # The web interface's language ("de", "en"); None: the default (German).
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Set when an admin sets the password (a one-time password): the next login leads to the change-password page.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
 
@@ -183,6 +185,8 @@ class AuditEvent(Base):
     """Append-only, hash-chained trail: hash = SHA-256(prev_hash ‖ canonical form of this event)."""
 
     __tablename__ = "audit_events"
+    # A user's or unit's history (the admin pages) without reading the whole trail.
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     occurred_at: Mapped[dt.datetime]
     actor_id: Mapped[int | None] = mapped_column(Id)

@@ -27,6 +27,7 @@ VERSIONS = {
     "@kern-ux/native": "2.7.2",
     "htmx.org": "2.0.11",
     "axe-core": "4.14.1",
+    "swagger-ui-dist": "5.35.0",
 }
 
 
@@ -46,6 +47,12 @@ PACKAGES = [
              "LICENSE.md": "LICENSE.md"}),
     Package("htmx.org", STATIC_VENDOR / "htmx", {"dist/htmx.min.js": "htmx.min.js", "LICENSE": "LICENSE"}),
     Package("axe-core", TEST_VENDOR / "axe", {"axe.min.js": "axe.min.js", "LICENSE": "LICENSE"}),
+    # /api/v1/docs (eakte.web.api_docs); the standalone preset is what Swagger UI's top bar needs.
+    Package("swagger-ui-dist", STATIC_VENDOR / "swagger-ui",
+            {"swagger-ui-bundle.js": "swagger-ui-bundle.js",
+             "swagger-ui-standalone-preset.js": "swagger-ui-standalone-preset.js",
+             "swagger-ui.css": "swagger-ui.css", "LICENSE": "LICENSE", "NOTICE": "NOTICE",
+             "swagger-ui-bundle.js.LICENSE.txt": "swagger-ui-bundle.js.LICENSE.txt"}),
 ]
 
 

@@ -1,5 +1,5 @@
-"""Writes the README's screenshots (docs/screenshots/inbox.png, task.png) by running the invoice journey of the
-browser tests (tests/e2e/test_invoice_journey.py) against a fresh demo, with Debian's /usr/bin/chromium.
+"""Writes the README's screenshots (docs/screenshots/inbox.png, task.png, search.png, admin-users.png) by running
+the invoice, auditor and admin journeys of the browser tests against a fresh demo, with Debian's /usr/bin/chromium.
 
     python scripts/screenshots.py [--out docs/screenshots]
 """
@@ -20,7 +20,8 @@ def main() -> int:
     args = parser.parse_args()
     env = {**os.environ, "EAKTE_SCREENSHOTS": str(Path(args.out).resolve()), "EAKTE_REQUIRE_BROWSER": "1"}
     return subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "tests/e2e/test_invoice_journey.py"], cwd=ROOT, env=env)
+                            "tests/e2e/test_invoice_journey.py", "tests/e2e/test_auditor_and_admin_journeys.py"],
+                           cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

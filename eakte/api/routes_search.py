@@ -1,8 +1,7 @@
 """Full-text search."""
 from __future__ import annotations
 
-import io
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Response, stream_with_context
 
@@ -12,7 +11,6 @@ from eakte.presenters import content_disposition
 from eakte.api.schemas import ExportIn, SearchOut, SearchQuery
 from eakte.services import exports, search
 from search import Filters
-from workflows.spreadsheet import SafeCsvWriter
 
 
 @api.get("/search")
@@ -34,29 +32,8 @@ def search_documents(query: dict[str, Any]) -> dict[str, Any]:
 @api.doc(summary="All search results as CSV (same parameters as /search)",
          responses={200: {"description": "CSV", "content": {"text/csv": {}}}})
 def search_csv(query: dict[str, Any]) -> Response:
-    filters = _filters(query)
-    rt, actor = current_runtime(), current_actor()
-    search.search(rt, actor, query["q"], filters, limit=1)  # a malformed query fails here, before streaming
-
-    def rows() -> Iterator[str]:
-        out = io.StringIO()
-        writer = SafeCsvWriter(out, delimiter=";")  # titles are user input: no cell may run as a formula
-        writer.writerow(["Aktenzeichen", "Betreff der Akte", "Aktentyp", "Dokument", "Art", "Dokument-ID",
-                         "Relevanz"])
-        offset = 0
-        while True:
-            hits, page = search.search(rt, actor, query["q"], filters, sort=query["sort"], offset=offset, limit=200)
-            for h in hits:
-                writer.writerow([h.reference, h.case_title, h.case_type, h.title, h.kind, h.document_id,
-                                 f"{h.score:.3f}"])
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            offset += 200
-            if offset >= page.total:
-                return
-
-    return Response(stream_with_context(rows()), mimetype="text/csv",
+    rows = search.results_csv(current_runtime(), current_actor(), query["q"], _filters(query), sort=query["sort"])
+    return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": content_disposition("suche.csv")})
 
 

@@ -392,9 +392,13 @@ def require_may_release(p: Principal, task: Task) -> None:
 
 # --- exports ----------------------------------------------------------------------------------------------
 
-def require_case_exporter(p: Principal) -> None:
+def can_export_cases(p: Principal) -> bool:
     """The auditors' export (BagIt) of whole cases."""
-    if not (p.is_auditor or p.is_admin):
+    return p.is_auditor or p.is_admin
+
+
+def require_case_exporter(p: Principal) -> None:
+    if not can_export_cases(p):
         raise Forbidden("exports are for auditors and admins", detail_de="Exporte sind der Revision vorbehalten")
 
 

@@ -1,6 +1,7 @@
 """The only writer of the hash-chained audit trail, and its verifier."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -102,6 +103,17 @@ def _iter_events(session: Session, batch: int) -> Iterator[AuditEvent]:
         session.expunge_all()
 
 
-def events_for_case(session: Session, case_id: int, *, offset: int = 0, limit: int = 100) -> list[AuditEvent]:
-    return list(session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                .order_by(AuditEvent.id).offset(offset).limit(limit)).scalars())
+def events_for_case(session: Session, case_id: int, *, offset: int = 0, limit: int = 100, action: str | None = None,
+                    actor: str | None = None, since: dt.datetime | None = None,
+                    before: dt.datetime | None = None) -> list[AuditEvent]:
+    """A case's events, oldest first; optionally one action, one person, and occurred_at in [since, before)."""
+    query = select(AuditEvent).where(AuditEvent.case_id == case_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if before is not None:
+        query = query.where(AuditEvent.occurred_at < before)
+    return list(session.execute(query.order_by(AuditEvent.id).offset(offset).limit(limit)).scalars())

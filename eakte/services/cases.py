@@ -9,13 +9,14 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from eakte.clock import office_today, utcnow
+from eakte.clock import OFFICE_TZ, office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import CASE_STATUSES, AuditEvent, Case, CaseCounter, FilePlanNode, Unit
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, indexing, workflow
 from eakte.services.access import (
     Actor,
+    can_change_case,
     require_audit_reader,
     require_change_case,
     require_create_in_unit,
@@ -290,9 +291,45 @@ def conclude_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
         return close_case(session, actor, case_id)
 
 
-def case_trail(rt: Runtime, actor: Actor, case_id: int, *, offset: int, limit: int) -> list[AuditEvent]:
+@dataclass(frozen=True)
+class TrailFilter:
+    """Narrowing a case's audit trail: one action, one person, office days from/to (inclusive)."""
+
+    action: str | None = None
+    actor: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def _office_midnight_utc(day: dt.date) -> dt.datetime:
+    # Stored times are naive UTC; a day of the trail filter is a day in the office's calendar.
+    return dt.datetime.combine(day, dt.time(), OFFICE_TZ).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def case_trail(rt: Runtime, actor: Actor, case_id: int, *, offset: int, limit: int,
+               flt: TrailFilter = TrailFilter()) -> list[AuditEvent]:
     """The audit trail of a case, for those who may read it."""
     with rt.db.read() as session:
         case = get_case(session, actor, case_id)
         require_audit_reader(actor.principal, case)
-        return audit.events_for_case(session, case.id, offset=offset, limit=limit)
+        return audit.events_for_case(
+            session, case.id, offset=offset, limit=limit, action=flt.action, actor=flt.actor,
+            since=_office_midnight_utc(flt.date_from) if flt.date_from else None,
+            before=_office_midnight_utc(flt.date_to + dt.timedelta(days=1)) if flt.date_to else None)
+
+
+@dataclass(frozen=True)
+class CaseActions:
+    """What the case page may offer the caller: the same rules the changing services enforce."""
+
+    may_change: bool
+    may_upload: bool
+    may_close: bool
+
+
+def case_actions(rt: Runtime, actor: Actor, case_id: int) -> CaseActions:
+    with rt.db.read() as session:
+        case = get_case(session, actor, case_id)
+        change = can_change_case(actor.principal, case)
+        is_open = case.status == "open"
+        return CaseActions(may_change=change, may_upload=change and is_open, may_close=change and is_open)

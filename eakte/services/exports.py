@@ -21,11 +21,11 @@ from zipstream import ZipStream
 
 from eakte import __version__
 from eakte.clock import office_today, utcnow
-from eakte.errors import Invalid
+from eakte.errors import Invalid, NotFound
 from eakte.models import AuditEvent, Case, Document, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services import audit, search
-from eakte.services.access import Actor, require_case_exporter, require_view_case
+from eakte.services.access import Actor, can_export_cases, require_case_exporter, require_view_case
 from search import Filters
 from workflows.spreadsheet import SafeCsvWriter
 
@@ -114,6 +114,57 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
                                   "sha256": digest.hexdigest()})
 
     return f"{name}.zip", body()
+
+
+@dataclass(frozen=True)
+class ExportReceipt:
+    """One export as its audit trail records it: the package's SHA-256 is known once the last byte went out."""
+
+    name: str
+    started_at: dt.datetime
+    case_count: int
+    complete: bool
+    sha256: str | None
+    size: int | None
+
+
+def may_export(actor: Actor) -> bool:
+    return can_export_cases(actor.principal)
+
+
+def my_exports(rt: Runtime, actor: Actor, *, limit: int = 10) -> list[ExportReceipt]:
+    """The caller's own latest exports, newest first."""
+    require_case_exporter(actor.principal)
+    with rt.db.read() as session:
+        starts = list(session.execute(select(AuditEvent).where(
+            AuditEvent.action == "export.start", AuditEvent.actor == actor.principal.username)
+            .order_by(AuditEvent.id.desc()).limit(limit)).scalars())
+        return _receipts(session, starts)
+
+
+def export_receipt(rt: Runtime, actor: Actor, name: str) -> ExportReceipt:
+    """One of the caller's exports by its name; others' exports look missing."""
+    require_case_exporter(actor.principal)
+    with rt.db.read() as session:
+        start = session.execute(select(AuditEvent).where(
+            AuditEvent.action == "export.start", AuditEvent.object_type == "export", AuditEvent.object_id == name,
+            AuditEvent.actor == actor.principal.username)).scalar()
+        if start is None:
+            raise NotFound("No export with this name", detail_de="Kein Export unter diesem Namen")
+        return _receipts(session, [start])[0]
+
+
+def _receipts(session: Any, starts: list[AuditEvent]) -> list[ExportReceipt]:
+    names = [e.object_id for e in starts]
+    done = {e.object_id: e for e in session.execute(select(AuditEvent).where(
+        AuditEvent.action == "export.complete", AuditEvent.object_type == "export",
+        AuditEvent.object_id.in_(names))).scalars()} if names else {}
+    out = []
+    for e in starts:
+        end = done.get(e.object_id)
+        out.append(ExportReceipt(e.object_id, e.occurred_at, len(e.details.get("cases", [])), end is not None,
+                                 end.details.get("sha256") if end else None, end.details.get("size") if end else None))
+    return out
 
 
 def _case_files(rt: Runtime, case_id: int, listing: Any) -> Iterator[tuple[str, bytes | Iterable[bytes], str | None]]:

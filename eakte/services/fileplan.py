@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eakte.errors import Conflict, Invalid, NotFound
-from eakte.models import DISPOSAL_ACTIONS, FilePlanNode
+from eakte.models import DISPOSAL_ACTIONS, Case, FilePlanNode
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, require_admin
@@ -76,3 +76,13 @@ def create_node(rt: Runtime, actor: Actor, code: str, title: str, retention_year
 def file_plan(rt: Runtime) -> list[FilePlanNode]:
     with rt.db.read() as session:
         return list_nodes(session)
+
+
+def plan_with_case_counts(rt: Runtime, actor: Actor) -> list[tuple[FilePlanNode, int]]:
+    """Every node with the number of cases filed directly under it, of every unit (admins only: the counts
+    reach across units, restricted case types included)."""
+    require_admin(actor.principal)
+    with rt.db.read() as session:
+        counts = dict(session.execute(select(Case.file_plan_node_id, func.count())
+                                      .group_by(Case.file_plan_node_id)).all())
+        return [(node, counts.get(node.id, 0)) for node in list_nodes(session)]

@@ -29,6 +29,15 @@ class Login:
     secret: str
     principal: Principal
     locale: str | None
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    principal: Principal
+    locale: str | None
+    # An admin set the password: every page but the change-password page waits until the user has replaced it.
+    must_change_password: bool
 
 
 def _hash(secret: str) -> str:
@@ -46,11 +55,13 @@ def log_in(rt: Runtime, username: str, password: str, client_addr: str | None) -
             session.flush()
             audit.record(session, Actor(principal, client_addr), "login", "user", principal.user_id,
                          details={"session_id": row.id})
-            locale = session.get(User, principal.user_id).locale  # type: ignore[union-attr]
+            user = session.get(User, principal.user_id)
+            assert user is not None  # check_password has just read it
+            locale, must_change = user.locale, user.must_change_password
     except Unauthorized:
         _record_failure(rt, username, client_addr)
         raise
-    return Login(secret, principal, locale)
+    return Login(secret, principal, locale, must_change)
 
 
 def _record_failure(rt: Runtime, username: str, client_addr: str | None) -> None:
@@ -62,7 +73,7 @@ def _record_failure(rt: Runtime, username: str, client_addr: str | None) -> None
                          "user", user.id, details={"active": user.is_active})
 
 
-def session_principal(rt: Runtime, secret: str) -> tuple[Principal, str | None]:
+def session_principal(rt: Runtime, secret: str) -> SessionInfo:
     """The principal of a live session and the user's language; an ended, idle or deactivated one raises."""
     idle = dt.timedelta(minutes=rt.settings.web.session_idle_minutes)
     now = utcnow()
@@ -76,6 +87,7 @@ def session_principal(rt: Runtime, secret: str) -> tuple[Principal, str | None]:
             expired = None
             principal = load_principal(session, row.user, rt.registry.restricted_types)
             locale, touch = row.user.locale, now - row.last_seen_at > _TOUCH_EVERY
+            must_change = row.user.must_change_password
     if expired is not None:
         with rt.db.write() as session:
             session.execute(update(WebSession).where(WebSession.id == expired, WebSession.ended_at.is_(None))
@@ -85,7 +97,7 @@ def session_principal(rt: Runtime, secret: str) -> tuple[Principal, str | None]:
         with rt.db.write() as session:
             session.execute(update(WebSession).where(WebSession.secret_hash == _hash(secret))
                             .values(last_seen_at=now))
-    return principal, locale
+    return SessionInfo(principal, locale, must_change)
 
 
 def log_out(rt: Runtime, actor: Actor, secret: str) -> None:

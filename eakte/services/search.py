@@ -2,8 +2,9 @@
 handed to the index as part of the query itself."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from eakte.runtime import Runtime
 from eakte.services.access import Actor, Principal, participating_cases
 from search import AccessFilter, Filters, Page, QueryError, SearchRequest
 from search.query import parse
+from workflows.spreadsheet import SafeCsvWriter
 
 
 class BadQuery(EakteError):
@@ -60,3 +62,33 @@ def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal
                           h.score, h.snippet)
                 for h in page.hits if (d := docs.get(h.document_id)) is not None]
     return hits, page
+
+
+CSV_BATCH = 200
+
+
+def results_csv(rt: Runtime, actor: Actor, q: str, filters: Filters, *,
+                sort: Literal["relevance", "date"] = "relevance") -> Iterator[str]:
+    """Every hit as CSV lines (the API's /search.csv and the page's link). A malformed query raises BadQuery here,
+    before anything is streamed; the lines follow lazily, one batch of hits at a time."""
+    search(rt, actor, q, filters, limit=1)
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = SafeCsvWriter(out, delimiter=";")  # titles are user input: no cell may run as a formula
+        writer.writerow(["Aktenzeichen", "Betreff der Akte", "Aktentyp", "Dokument", "Art", "Dokument-ID",
+                         "Relevanz"])
+        offset = 0
+        while True:
+            hits, page = search(rt, actor, q, filters, sort=sort, offset=offset, limit=CSV_BATCH)
+            for h in hits:
+                writer.writerow([h.reference, h.case_title, h.case_type, h.title, h.kind, h.document_id,
+                                 f"{h.score:.3f}"])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            offset += CSV_BATCH
+            if offset >= page.total:
+                return
+
+    return rows()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from eakte.web import auth, i18n, security
+from eakte.web import api_docs, auth, i18n, security
 from eakte.web.pages import register_pages
 
 
@@ -15,3 +15,4 @@ def init_web(app: Flask, token_authenticated: tuple[Blueprint, ...] = ()) -> Non
     i18n.init_i18n(app)
     auth.init_auth(app)
     register_pages(app)
+    api_docs.init_api_docs(app)

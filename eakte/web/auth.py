@@ -8,7 +8,8 @@ from functools import wraps
 from typing import Callable, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Response, flash, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -16,13 +17,16 @@ from flask_limiter.util import get_remote_address
 from eakte.errors import Unauthorized
 from eakte.runtime import Runtime
 from eakte.services import logins
-from eakte.services.access import Actor, Principal
+from eakte.services.access import Actor, Principal, require_admin
 from eakte.web.forms import LanguageForm, LoginForm, PlainForm
 from eakte.web.runtime import runtime
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., object])
 _PUBLIC_ENDPOINTS = {"auth.login", "auth.language", "static"}
+# The page that replaces a one-time password, and what a user who must change it may still reach.
+PASSWORD_CHANGE_ENDPOINT = "settings.password"
+_ALLOWED_BEFORE_PASSWORD_CHANGE = {PASSWORD_CHANGE_ENDPOINT, "auth.logout", "auth.language", "static"}
 
 
 def current_principal() -> Principal | None:
@@ -47,6 +51,16 @@ def login_required(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def admin_required(view: F) -> F:
+    """`login_required`, then the admin role: anyone else gets the 403 page, also for pages that only show a form
+    (whose services would refuse only on submit)."""
+    @wraps(view)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        require_admin(current_actor().principal)
+        return view(*args, **kwargs)
+    return login_required(wrapper)  # type: ignore[return-value]
+
+
 def _local_path(target: str | None) -> str | None:
     """Only paths on this site are followed after login (no open redirect to //evil.example)."""
     if not target:
@@ -64,12 +78,32 @@ def _load_signed_in_user() -> None:
     if not secret:
         return
     try:
-        g.principal, g.locale = logins.session_principal(runtime(), secret)
+        info = logins.session_principal(runtime(), secret)
+        g.principal, g.locale, g.must_change_password = info.principal, info.locale, info.must_change_password
     except Unauthorized:
         session.pop("sid", None)
         # Flashed here, not on the login page: the request that finds the session ended is usually the one
         # redirected to /login, and the next request no longer knows there was a session.
         flash(_("Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an."), "info")
+
+
+def _password_change_url() -> str | None:
+    """None while the change-password page is not installed (then nobody can be held on it)."""
+    if PASSWORD_CHANGE_ENDPOINT not in current_app.view_functions:
+        return None
+    return url_for(PASSWORD_CHANGE_ENDPOINT)
+
+
+def _hold_until_password_changed() -> Response | None:
+    """A user whose password an admin set reaches nothing but the change-password page (and logout)."""
+    if not g.get("must_change_password") or request.endpoint in _ALLOWED_BEFORE_PASSWORD_CHANGE:
+        return None
+    target = _password_change_url()
+    if target is None:
+        return None
+    if request.headers.get("HX-Request"):
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, code=303)
 
 
 def _failed_login(response: Response) -> bool:
@@ -95,6 +129,7 @@ def init_auth(app: Flask) -> None:
     limited = limiter.limit(web.login_limit_per_address, methods=["POST"], deduct_when=_failed_login,
                             per_method=True)(limited)
     app.before_request(_load_signed_in_user)
+    app.before_request(_hold_until_password_changed)
     app.register_blueprint(bp)
     # The limiter checks decorated limits inside its wrapper: the blueprint holds the bare view, so the
     # application must serve the wrapped one (otherwise no limit ever applies).
@@ -125,7 +160,8 @@ def login() -> object:
         if locale:
             session["locale"] = locale
         session.permanent = True
-        return redirect(target or url_for("dashboard.index"), code=303)
+        forced = _password_change_url() if result.must_change_password else None
+        return redirect(forced or target or url_for("dashboard.index"), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("login.html", form=form, error=None, next=target), status
 

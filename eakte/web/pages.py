@@ -11,9 +11,13 @@ from eakte.web.auth import current_actor, current_principal
 from eakte.web.forms import LanguageForm, PlainForm
 from eakte.web.layout import layout_context
 from eakte.web.views import cases, cases_new, dashboard, deputies, documents, fileplan, inbox, invoices, tasks
+from eakte.web.views import settings
+from eakte.web.views import search as search_pages
+from eakte.web.views import admin_users
+from eakte.web.views import admin_system
 
 BLUEPRINTS = (dashboard.bp, fileplan.bp, cases.bp, cases_new.bp, documents.bp, invoices.bp, inbox.bp, tasks.bp,
-              deputies.bp)
+              deputies.bp, settings.bp, search_pages.bp, admin_users.bp, admin_system.bp)
 
 
 def register_pages(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Cases: the list with its filters, the case page (metadata, documents, workflow), its audit trail, closing."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,23 +96,47 @@ def show(case_id: int) -> str:
                            decision_label=lambda step, key: decision_label(case_type, step, key),
                            workflow_action=lambda key: word(WORKFLOW_ACTIONS, key),
                            workflow_status=lambda key: word(WORKFLOW_STATUSES, key), tab="overview",
+                           actions=cases.case_actions(rt, actor, case_id),
                            breadcrumbs=_breadcrumbs(case))
 
 
 @bp.get("/cases/<int:case_id>/audit")
 @login_required
-def trail(case_id: int) -> str:
+def trail(case_id: int) -> str | tuple[str, int]:
     rt, actor = runtime(), current_actor()
     case = cases.read_case(rt, actor, case_id)
     number = page_number()
+    flt, given, errors = _trail_filter()
     # One more than a page tells whether a next page exists (the trail has no cheap exact count).
-    events = cases.case_trail(rt, actor, case_id, offset=(number - 1) * TRAIL_PAGE_SIZE, limit=TRAIL_PAGE_SIZE + 1)
+    events = [] if errors else cases.case_trail(rt, actor, case_id, offset=(number - 1) * TRAIL_PAGE_SIZE,
+                                                limit=TRAIL_PAGE_SIZE + 1, flt=flt)
     more = len(events) > TRAIL_PAGE_SIZE
-    return render_template("cases/audit.html", case=case, events=events[:TRAIL_PAGE_SIZE], tab="audit",
-                           page_number=number, more=more,
+    filter_args = {k: v for k, v in given.items() if v}
+    body = render_template("cases/audit.html", case=case, events=events[:TRAIL_PAGE_SIZE], tab="audit",
+                           page_number=number, more=more, given=given, errors=errors, filter_args=filter_args,
+                           action_options=sorted(((key, word(AUDIT_ACTIONS, key)) for key in AUDIT_ACTIONS),
+                                                 key=lambda kv: kv[1]),
+                           actions=cases.case_actions(rt, actor, case_id),
                            type_label=type_label(rt.registry.get(case.case_type), case.case_type),
                            audit_action=lambda key: word(AUDIT_ACTIONS, key),
                            breadcrumbs=_breadcrumbs(case, _("Protokoll")))
+    return (body, 422) if errors else body
+
+
+def _trail_filter() -> tuple[cases.TrailFilter, dict[str, str], dict[str, str]]:
+    given = {k: (request.args.get(k) or "").strip() for k in ("action", "person", "from", "to")}
+    errors: dict[str, str] = {}
+    days: dict[str, dt.date | None] = {}
+    for key in ("from", "to"):
+        days[key] = None
+        if given[key]:
+            try:
+                days[key] = dt.date.fromisoformat(given[key])
+            except ValueError:
+                errors[f"trail-{key}"] = _("Bitte geben Sie ein Datum an.")
+    flt = cases.TrailFilter(action=given["action"] or None, actor=given["person"] or None,
+                            date_from=days["from"], date_to=days["to"])
+    return flt, given, errors
 
 
 @bp.route("/cases/<int:case_id>/close", methods=["GET", "POST"])

@@ -40,6 +40,7 @@ def show(document_id: int) -> str:
     document, uploaders = documents.document_with_uploaders(runtime(), current_actor(), document_id)
     case = document.case
     return render_template("documents/show.html", document=document, case=case, uploaders=uploaders,
+                           actions=cases.case_actions(runtime(), current_actor(), case.id),
                            kind_label=kind_label(case.case_type, document.kind),
                            breadcrumbs=[(_("Akten"), url_for("cases.index")),
                                         (case.reference, url_for("cases.show", case_id=case.id)),
