@@ -168,16 +168,23 @@ def _usernames(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).all())
 
 
+def version_of(document: Document, number: int | None) -> DocumentVersion:
+    """The given version of a document, or its current one."""
+    number = number or document.current_version
+    version = next((v for v in document.versions if v.number == number), None)
+    if version is None:
+        raise NotFound(f"document {document.id} has no version {number}",
+                       detail_de=f"Dokument {document.id} hat keine Version {number}")
+    return version
+
+
 def open_content(rt: Runtime, actor: Actor, document_id: int,
                  version_number: int | None = None) -> tuple[DocumentVersion, BinaryIO]:
     """Audit the download, then hand out a stream of the stored bytes; the caller closes it."""
     with rt.db.write() as session:
         document = get_document(session, actor, document_id)
-        number = version_number or document.current_version
-        version = next((v for v in document.versions if v.number == number), None)
-        if version is None:
-            raise NotFound(f"document {document_id} has no version {number}",
-                           detail_de=f"Dokument {document_id} hat keine Version {number}")
+        version = version_of(document, version_number)
+        number = version.number
         audit.record(session, actor, "document.download", "document", document.id, case_id=document.case_id,
                      details={"version": number, "sha256": version.sha256})
     return version, rt.blobs.open(version.blob_key)
@@ -296,11 +303,7 @@ def version_text(rt: Runtime, actor: Actor, document_id: int,
     """The text extracted from the current (or the given) version, for a preview; None while there is none."""
     with rt.db.read() as session:
         document = get_document(session, actor, document_id)
-        number = version_number or document.current_version
-        version = next((v for v in document.versions if v.number == number), None)
-        if version is None:
-            raise NotFound(f"document {document_id} has no version {number}",
-                           detail_de=f"Dokument {document_id} hat keine Version {number}")
+        version = version_of(document, version_number)
         row = session.get(ExtractedText, version.id)
         return document, version, row.text if row is not None else None
 

@@ -46,7 +46,7 @@ def login_required(view: F) -> F:
         if current_principal() is None:
             if request.headers.get("HX-Request"):
                 return Response(status=401, headers={"HX-Redirect": url_for("auth.login")})
-            return redirect(url_for("auth.login", next=_local_path(request.full_path)))
+            return redirect(url_for("auth.login", next=local_path(request.full_path)))
         return view(*args, **kwargs)
     return wrapper  # type: ignore[return-value]
 
@@ -61,7 +61,7 @@ def admin_required(view: F) -> F:
     return login_required(wrapper)  # type: ignore[return-value]
 
 
-def _local_path(target: str | None) -> str | None:
+def local_path(target: str | None) -> str | None:
     """Only paths on this site are followed after login (no open redirect to //evil.example)."""
     if not target:
         return None
@@ -145,7 +145,7 @@ def init_auth(app: Flask) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> object:
     form = LoginForm()
-    target = _local_path(request.values.get("next"))
+    target = local_path(request.values.get("next"))
     if current_principal() is not None and request.method == "GET":
         return redirect(target or url_for("dashboard.index"))
     if request.method == "POST" and form.validate_on_submit():
@@ -187,4 +187,4 @@ def language() -> Response:
         session["locale"] = form.locale.data
         if current_principal() is not None:
             logins.set_locale(runtime(), current_actor(), form.locale.data)
-    return redirect(_local_path(request.form.get("next")) or url_for("dashboard.index"), code=303)
+    return redirect(local_path(request.form.get("next")) or url_for("dashboard.index"), code=303)

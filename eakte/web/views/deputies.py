@@ -1,7 +1,6 @@
 """Deputies (Vertretung): one's own deputies for date ranges; the rules (same unit, dates) are the service's."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from eakte.errors import EakteError, Forbidden, Invalid, NotFound
 from eakte.services import workflow
 from eakte.web.auth import current_actor, login_required
+from eakte.web.dates import form_date
 from eakte.web.runtime import runtime
 
 bp = Blueprint("deputies", __name__)
@@ -30,16 +30,6 @@ def index() -> tuple[str, int]:
     return _render()
 
 
-def _date(value: str) -> dt.date | None:
-    """ISO (what a date input sends) or TT.MM.JJJJ (typed where the browser has no date picker)."""
-    for parse in (dt.date.fromisoformat, lambda v: dt.datetime.strptime(v, "%d.%m.%Y").date()):
-        try:
-            return parse(value.strip())
-        except ValueError:
-            continue
-    return None
-
-
 @bp.post("/deputies")
 @login_required
 def add() -> object:
@@ -47,7 +37,7 @@ def add() -> object:
     errors: dict[str, str] = {}
     if not form["username"]:
         errors["username"] = _("Bitte geben Sie den Benutzernamen der Vertretung ein.")
-    starts, ends = _date(form["starts_on"]), _date(form["ends_on"])
+    starts, ends = form_date(form["starts_on"]), form_date(form["ends_on"])
     if starts is None:
         errors["starts_on"] = _("Bitte geben Sie das Anfangsdatum an (TT.MM.JJJJ).")
     if ends is None:
@@ -69,7 +59,7 @@ def add() -> object:
 @bp.post("/deputies/end")
 @login_required
 def end() -> object:
-    username, starts = request.form.get("username", ""), _date(request.form.get("starts_on", ""))
+    username, starts = request.form.get("username", ""), form_date(request.form.get("starts_on", ""))
     if starts is None:
         raise NotFound("no such deputy period", detail_de="Diese Vertretung gibt es nicht")
     workflow.end_deputy(runtime(), current_actor(), username, starts)

@@ -12,7 +12,7 @@ from eakte.errors import EakteError, Invalid
 from eakte.services import identity
 from eakte.web.auth import current_actor, login_required
 from eakte.web.runtime import runtime
-from eakte.web.views.deputies import _date
+from eakte.web.dates import form_date
 
 bp = Blueprint("settings", __name__)
 
@@ -79,7 +79,7 @@ def tokens() -> tuple[str, int]:
 def create_token() -> object:
     form = {k: request.form.get(k, "").strip() for k in ("name", "expires_on")}
     errors: dict[str, str] = {}
-    expires_on: dt.date | None = _date(form["expires_on"])
+    expires_on: dt.date | None = form_date(form["expires_on"])
     if not form["name"]:
         errors["name"] = _("Bitte geben Sie dem Token einen Namen.")
     if expires_on is None:

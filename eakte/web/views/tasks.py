@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from eakte.presenters import task_view
 from eakte.errors import Invalid
 from eakte.services import documents, workflow
-from eakte.web.auth import _local_path, current_actor, login_required
+from eakte.web.auth import local_path, current_actor, login_required
 from eakte.web.runtime import runtime
 
 bp = Blueprint("tasks", __name__)
@@ -113,5 +113,5 @@ def _after_claim(task_id: int, message: str) -> object:
 
 
 def _next_url(task_id: int) -> str:
-    return _local_path(request.form.get("next")) or url_for("tasks.show", task_id=task_id)
+    return local_path(request.form.get("next")) or url_for("tasks.show", task_id=task_id)
 
