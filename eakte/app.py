@@ -12,6 +12,10 @@ from eakte.api.openapi import document_problems
 from eakte.api.schemas import Problem
 from eakte.api import (  # noqa: F401  (they register on the blueprint)
     routes_corrections, routes_invoices, routes_search, routes_users, routes_workflow)
+from eakte.api import routes_followups  # noqa: F401
+from eakte.api import routes_procedures  # noqa: F401
+from eakte.api import routes_notes  # noqa: F401
+from eakte.api import routes_checkout  # noqa: F401
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime

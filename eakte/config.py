@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -101,6 +102,75 @@ class JobsSettings:
 
 
 @dataclass(frozen=True)
+class ConfidentialityLevel:
+    """One Vertraulichkeitsstufe (xdomea): who inside the case's unit may see a case classified so."""
+
+    key: str  # stored on the case (Case.confidentiality), at most 32 characters
+    label_de: str
+    label_en: str
+    # The code of the xdomea code list "Vertraulichkeitsstufe"; the code list's version must be the one of the
+    # xdomea version the archive takes (xdomea 3.0.0: code list 1.0).
+    xdomea_code: str
+    # The least role (in `role_order`) a member of the case's unit needs to see the case.
+    min_role: str = "clerk"
+    auditors: bool = True  # auditors (Revision) see cases of this level in every unit, as any case
+
+
+# xdomea 3.0.0, code list Vertraulichkeitsstufe 1.0: 001 geheim, 002 NfD, 003 offen, 004 streng geheim,
+# 005 vertraulich. "streng vertraulich" is no VS level and has no code of its own: it goes out as 001 geheim,
+# the next level above it, so that an export never classifies a case lower than it is.
+DEFAULT_CONFIDENTIALITY_LEVELS = (
+    ConfidentialityLevel("open", "offen", "open", "003", "clerk"),
+    ConfidentialityLevel("restricted", "VS – Nur für den Dienstgebrauch", "restricted (official use only)", "002",
+                         "clerk"),
+    ConfidentialityLevel("confidential", "vertraulich", "confidential", "005", "approver"),
+    ConfidentialityLevel("strictly_confidential", "streng vertraulich", "strictly confidential", "001", "approver"),
+    ConfidentialityLevel("secret", "geheim", "secret", "001", "head_of_unit"),
+)
+
+
+@dataclass(frozen=True)
+class ConfidentialitySettings:
+    """The confidentiality levels, lowest first, and how roles rank against their `min_role`."""
+
+    levels: tuple[ConfidentialityLevel, ...] = DEFAULT_CONFIDENTIALITY_LEVELS
+    # Lowest first: a member meets a level's `min_role` by holding it or a role after it in this list. Any other
+    # role (e.g. mayor) counts as the first, so that every member of a unit sees its cases of the lowest levels.
+    role_order: tuple[str, ...] = ("clerk", "approver", "head_of_unit")
+    lower_role: str = "head_of_unit"  # lowering a case's level needs this role (or one above) in its unit
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(level.key for level in self.levels)
+
+    def level(self, key: str) -> ConfidentialityLevel | None:
+        return next((level for level in self.levels if level.key == key), None)
+
+    def effective(self, key: str) -> ConfidentialityLevel:
+        """The level of a case; a key no longer configured counts as the highest level (fails closed)."""
+        return self.level(key) or self.levels[-1]
+
+    def position(self, key: str) -> int:
+        return self.levels.index(self.effective(key))
+
+    def rank(self, roles: frozenset[str]) -> int:
+        """How far up `role_order` these roles (of one unit) reach; -1 for no role at all."""
+        if not roles:
+            return -1
+        return max((self.role_order.index(r) for r in roles if r in self.role_order), default=0)
+
+    def needed(self, key: str) -> int:
+        return self.role_order.index(self.effective(key).min_role)
+
+    def may_see(self, roles: frozenset[str], key: str) -> bool:
+        """Whether a member holding `roles` in the case's unit sees a case of level `key`."""
+        return self.rank(roles) >= self.needed(key)
+
+    def may_lower(self, roles: frozenset[str]) -> bool:
+        return self.rank(roles) >= self.role_order.index(self.lower_role)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("./eakte-data")
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -110,6 +180,7 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    confidentiality: ConfidentialitySettings = field(default_factory=ConfidentialitySettings)
     # Per case type, handed to its factory: e.g. [case_types.invoice] receipt_unit = "20"
     case_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -144,7 +215,40 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
     settings: Settings = _build(Settings, raw, prefix="")
     if settings.storage.object_lock_mode and settings.storage.object_lock_days == 0:
         raise ConfigError("storage.object_lock_days: expected a number of days > 0 when object_lock_mode is set")
+    check_confidentiality(settings.confidentiality)
     return settings
+
+
+def check_confidentiality(c: ConfidentialitySettings, known_roles: frozenset[str] | None = None) -> None:
+    """Refuse levels that cannot work; `known_roles` (the registry's, checked when it is loaded): every role
+    named must exist, so that a typo cannot leave a level nobody may see."""
+    where = "confidentiality"
+    if not c.levels:
+        raise ConfigError(f"{where}.levels: expected at least one level")
+    if not c.role_order or len(set(c.role_order)) != len(c.role_order):
+        raise ConfigError(f"{where}.role_order: expected a list of distinct roles, lowest first")
+    if len(set(c.keys)) != len(c.keys):
+        raise ConfigError(f"{where}.levels: duplicate keys")
+    for i, level in enumerate(c.levels):
+        at = f"{where}.levels[{i}]"
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", level.key):
+            raise ConfigError(f"{at}.key: expected lower-case letters, digits and _ (at most 32), got {level.key!r}")
+        if not re.fullmatch(r"\d{3}", level.xdomea_code):
+            raise ConfigError(f"{at}.xdomea_code: expected a code of three digits such as '003', "
+                              f"got {level.xdomea_code!r}")
+        if not level.label_de or not level.label_en:
+            raise ConfigError(f"{at}: label_de and label_en must not be empty")
+        if level.min_role not in c.role_order:
+            raise ConfigError(f"{at}.min_role: unknown role {level.min_role!r} (expected one of "
+                              f"{', '.join(c.role_order)} from confidentiality.role_order)")
+    if c.lower_role not in c.role_order:
+        raise ConfigError(f"{where}.lower_role: unknown role {c.lower_role!r} (expected one of "
+                          f"{', '.join(c.role_order)} from confidentiality.role_order)")
+    if known_roles is not None:
+        unknown = sorted(set(c.role_order) - known_roles)
+        if unknown:
+            raise ConfigError(f"{where}.role_order: unknown role(s) {', '.join(unknown)} (known: "
+                              f"{', '.join(sorted(known_roles))})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -198,6 +302,14 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
         kind = hints[name]
         if dataclasses.is_dataclass(kind):
             values[name] = _build(kind, raw[name], prefix=f"{prefix}{name}.")
+        elif typing.get_origin(kind) is tuple and dataclasses.is_dataclass(typing.get_args(kind)[0]):
+            # A list of tables (confidentiality levels): only from the file, never as an environment string.
+            if not isinstance(raw[name], list) or not raw[name]:
+                raise ConfigError(f"{prefix}{name}: expected a list of tables such as [{{key = ...}}, ...] "
+                                  "in the config file")
+            item = typing.get_args(kind)[0]
+            values[name] = tuple(_build(item, entry, prefix=f"{prefix}{name}[{i}].")
+                                 for i, entry in enumerate(raw[name]))
         elif typing.get_origin(kind) is dict:
             # Free-form tables (case-type settings) are checked by their owner when it is built.
             if not isinstance(raw[name], Mapping) or not all(isinstance(v, Mapping) for v in raw[name].values()):
@@ -208,6 +320,10 @@ def _build(cls: type, raw: Mapping[str, Any], prefix: str) -> Any:
             choices = _ALLOWED_CHOICES.get(tuple(prefix.rstrip(".").split(".")) + (name,))  # type: ignore[arg-type]
             if choices is not None and values[name] not in choices:
                 raise ConfigError(f"{prefix}{name}: expected one of {sorted(choices)}, got {values[name]!r}")
+    missing = [n for n, f in known.items() if n not in values and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{prefix}{missing[0]}: missing (a {prefix.rstrip('.')} needs {', '.join(missing)})")
     return cls(**values)
 
 
@@ -266,5 +382,6 @@ def _describe(kind: Any) -> str:
     return "a string"
 
 
-__all__ = ["Settings", "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "JobsSettings",
+__all__ = ["Settings", "ConfidentialityLevel", "ConfidentialitySettings", "check_confidentiality",
+           "DatabaseSettings", "StorageSettings", "IngestSettings", "ServerSettings", "JobsSettings",
            "load_settings", "MIB"]

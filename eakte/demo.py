@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from eakte.config import Settings
 from eakte.models import Task, Unit
 from eakte.runtime import Runtime
-from eakte.services import cases, documents, extraction, fileplan, identity, invoices, workflow
+from eakte.services import cases, documents, extraction, fileplan, identity, invoices, procedures, workflow
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 
 PASSWORD = "eakte-demo"
@@ -68,7 +68,7 @@ CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, p
      [("Arbeitsvertrag", "contract", ["Arbeitsvertrag nach TVöD", "Eingruppierung Entgeltgruppe 9a.",
        "Vertraulich: Personalakte, Zugriff nur für Personalsachbearbeitung."])]),
     ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "general",
-     [("Erhebungsbogen", "survey", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
+     [("Erhebungsbogen", "form", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
        "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
 ]
 
@@ -119,8 +119,8 @@ def seed_demo(rt: Runtime) -> list[Login]:
 
 
 def _actor(rt: Runtime, session: Session, username: str) -> Actor:
-    return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types),
-                 "demo")
+    return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types,
+                                rt.settings.confidentiality), "demo")
 
 
 def _seed_cases(rt: Runtime) -> None:
@@ -134,6 +134,24 @@ def _seed_cases(rt: Runtime) -> None:
                                             documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
             # The demo's documents should be searchable at once, before any job consumer runs.
             extraction.extract_version(rt, result.version.id)
+        for proc_title, doc_title, paragraphs in PROCEDURES.get(title, []):
+            procedure = procedures.open_procedure(rt, actor, case.id, proc_title)
+            pdf = demo_pdf(doc_title, paragraphs)
+            result = documents.add_document(rt, actor, case.id, documents.NewDocument(
+                doc_title, "document", procedure_id=procedure.id),
+                documents.Upload(io.BytesIO(pdf), f"{doc_title}.pdf", "application/pdf"))
+            extraction.extract_version(rt, result.version.id)
+
+
+# Procedures (Vorgänge) of a demo case, by its title: (procedure title, its document's title, text).
+PROCEDURES = {
+    "Gewerbeanmeldung Café am Marktplatz": [
+        ("Erlaubnis Außengastronomie", "Antrag auf Sondernutzung", [
+            "Antrag auf Sondernutzungserlaubnis für sechs Tische vor dem Café am Marktplatz."]),
+        ("Anhörung der Nachbarschaft", "Stellungnahme Nachbarschaft", [
+            "Stellungnahme der Anwohner zu den Öffnungszeiten der Außengastronomie."]),
+    ],
+}
 
 
 # Sample e-invoices and how far the demo takes each: (file, ordering unit, steps to decide as (user, decision)).

@@ -70,6 +70,18 @@ class DocumentFrozen(Conflict):
         self.step = step
 
 
+class CheckedOut(Conflict):
+    """The document is checked out by someone else; the problem names the holder and since when."""
+
+    title = "Document is checked out"
+    title_de = "Dokument ist ausgecheckt"
+
+    def __init__(self, detail: str, *, holder: str, since: str, detail_de: str | None = None) -> None:
+        super().__init__(detail, detail_de=detail_de, checked_out_by=holder, checked_out_at=since)
+        self.holder = holder
+        self.since = since
+
+
 class FieldReadOnly(Invalid):
     """A field the system computes (or read from a source document); the problem names the field."""
 

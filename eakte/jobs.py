@@ -3,18 +3,21 @@ Services enqueue through `eakte.runtime.JobQueue`, which `Jobs` implements; jobs
 sits above the services and nothing below imports it. Queued jobs survive a restart (on disk or in Redis)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+import uuid
 
 from huey import Huey, MemoryHuey, RedisHuey, crontab
+from huey.api import Task
 from huey.storage import SqliteStorage
 from huey.consumer import Consumer
 
 from eakte.clock import utcnow
 from eakte.coalesce import Coalescer
 from eakte.errors import ConfigError
-from eakte.runtime import Runtime
-from eakte.services import audit_anchor, extraction, indexing, workflow
+from eakte.runtime import QueueInfo, Runtime
+from eakte.services import audit_anchor, extraction, followups, indexing, verification, workflow
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +28,18 @@ DRAIN_DUTY = 4.0  # the interval between drains of a burst is at least this many
 
 
 class Jobs:
-    """The Huey-backed `eakte.runtime.JobQueue`: `extract_text`, `run_hooks` and `drain_search_outbox` enqueue."""
+    """The Huey-backed `eakte.runtime.JobQueue`: `extract_text`, `run_hooks`, `drain_search_outbox` and
+    `run_verification` enqueue; `queue_info` counts what waits."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings.jobs
         self.huey = _make_huey(rt)
-        retry = {"retries": s.retries, "retry_delay": s.retry_delay_s}
+        retry = {"retries": s.retries, "retry_delay": s.retry_delay_s, "task_base": _StampedTask}
         self.extract_text = self.huey.task(name="extract_text", **retry)(self._extract_text)
         self.run_hooks = self.huey.task(name="run_hooks", **retry)(self._run_hooks)
+        # No retries: a check that fails records that as its result (verification.run), a retry would hide it.
+        self.run_verification = self.huey.task(name="run_verification", task_base=_StampedTask)(self._verify)
         drain = self.huey.task(name="drain_search_outbox", **retry)(self._drain)
         # A drain job per commit would commit the index once per document, which costs five times the indexing of
         # that document (whoosh writes and merges a segment per commit): a burst of commits enqueues one drain now
@@ -52,6 +58,18 @@ class Jobs:
     def _run_hooks(self, case_id: int, step: str) -> None:
         workflow.run_enter_hooks(self.rt, case_id, step)
 
+    def _verify(self, kind: str, run_id: int) -> bool | None:
+        return verification.run(self.rt, kind, run_id)
+
+    def queue_info(self) -> QueueInfo | None:
+        if self.huey.immediate:
+            return None
+        # pending(1) is the next job to be dequeued, the oldest of a first-in-first-out queue; reading one
+        # keeps this cheap however long the queue has grown.
+        first = self.huey.pending(1)
+        return QueueInfo(self.huey.pending_count(), first[0].name if first else None,
+                         _StampedTask.enqueued_at(first[0].id) if first else None)
+
     def _drain(self) -> int:
         started = time.monotonic()
         applied = indexing.drain(self.rt)
@@ -66,7 +84,10 @@ class Jobs:
         released = workflow.release_stale_claims(self.rt)  # claims of deputies whose appointment has ended
         requeued = extraction.requeue_stale(self.rt)
         indexed = indexing.drain(self.rt)  # picks up what a lost drain job left behind
-        return {"escalated": escalated, "released": released, "requeued": requeued, "indexed": indexed}
+        # Follow-ups need no moving (the Postkorb reads their date from the clock); reported for the log.
+        due = followups.count_became_due(self.rt)
+        return {"escalated": escalated, "released": released, "requeued": requeued, "indexed": indexed,
+                "followups_due": due}
 
     def _audit_checkpoint(self) -> bool:
         # Hourly, not with `periodic`: a checkpoint only needs to bound how much of the tail could go unnoticed,
@@ -96,6 +117,23 @@ def _make_huey(rt: Runtime) -> Huey:
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Huey(s.queue_name, storage_class=_SqliteQueue, filename=str(rt.settings.data_dir / "jobs.db"),
                 results=False)
+
+
+class _StampedTask(Task):
+    """A task whose id starts with its enqueue time (huey keeps no such time), so the status page can say how
+    long the oldest job has waited. Periodic tasks keep huey's plain ids: they run when due, never wait long."""
+
+    _FORMAT = "%Y%m%dT%H%M%S%f"
+
+    def create_id(self) -> str:
+        return f"{utcnow():{self._FORMAT}}-{uuid.uuid4()}"
+
+    @classmethod
+    def enqueued_at(cls, task_id: str) -> dt.datetime | None:
+        try:
+            return dt.datetime.strptime(task_id.split("-", 1)[0], cls._FORMAT)
+        except ValueError:
+            return None
 
 
 class _SqliteQueue(SqliteStorage):

@@ -12,6 +12,8 @@ from eakte.clock import utcnow
 
 DISPOSAL_ACTIONS = ("archive", "destroy")
 CASE_STATUSES = ("open", "closed")
+PROCEDURE_KINDS = ("procedure", "subfile")
+FOLLOWUP_STATUSES = ("open", "done")
 TEXT_STATUSES = ("pending", "done", "encrypted", "unsupported", "failed")
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid alias) on SQLite.
@@ -129,8 +131,39 @@ class Case(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.date | None] = mapped_column(Date)
+    # xdomea Vertraulichkeitsstufe, a key of the configured levels (`[confidentiality]`); "open" = offen.
+    confidentiality: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
+    # The last procedure number handed out in this case: raised under the case's row lock, so numbers have no gaps.
+    last_procedure_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     file_plan_node: Mapped[FilePlanNode] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+
+
+class Procedure(Base):
+    """A Vorgang inside a case (its own running number and reference `20.30/0042/2026-3`), or a named sub-file
+    (Teilakte) the case type declares (`subfile` is the declared key; its access rule and retention come from
+    the declaration)."""
+
+    __tablename__ = "procedures"
+    __table_args__ = (
+        UniqueConstraint("case_id", "number"),
+        UniqueConstraint("case_id", "subfile"),
+        CheckConstraint("status IN ('open', 'closed')", name="ck_procedure_status"),
+        CheckConstraint("kind IN ('procedure', 'subfile')", name="ck_procedure_kind"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="procedure")
+    subfile: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.date | None] = mapped_column(Date)
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
 
 
 class Document(Base):
@@ -144,6 +177,12 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # None: filed at case level; else in exactly one procedure or sub-file of the same case.
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), index=True)
+    # Check-out: while set, nobody but the holder adds a version (a lock, not a record: the audit trail keeps who
+    # held it when).
+    checked_out_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_out_at: Mapped[dt.datetime | None]
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
     versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document", order_by="DocumentVersion.number", lazy="selectin")
@@ -171,6 +210,43 @@ class DocumentVersion(Base):
     text_status: Mapped[str] = mapped_column(String(20), default="pending")
     text_error: Mapped[str | None] = mapped_column(Text)
     document: Mapped[Document] = relationship(back_populates="versions")
+
+
+class Note(Base):
+    """A Vermerk: immutable once saved; a correction is a new note naming the one it corrects."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), index=True)
+    noted_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class FollowUp(Base):
+    """A Wiedervorlage: on `due_on` the case (or procedure) comes back to the user's inbox, or to the unit's when
+    `user_id` is None."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'done')", name="ck_followup_status"),
+        Index("ix_followups_open_due", "status", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ExtractedText(Base):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
 from urllib.parse import quote
 
 from eakte.clock import utcnow
@@ -33,8 +35,79 @@ def task_view(rt: Runtime, ctx: workflow.PageContext, task: Task) -> dict[str, A
     }
 
 
+@dataclass(frozen=True)
+class InvoiceLineRow:
+    """One invoice line as the tables show it: numbers as Decimal for the locale's filters, texts as written."""
+
+    position: str
+    name: str
+    quantity: Decimal | None
+    unit_code: str
+    net_price: Decimal | None
+    net_amount: Decimal | None
+    vat_category: str
+    vat_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class InvoiceLines:
+    rows: list[InvoiceLineRow]
+    count: int  # how many lines the invoice has; more than len(rows) when only the first ones were stored
+
+    @property
+    def truncated(self) -> bool:
+        return self.count > len(self.rows)
+
+
+def _number(value: Any) -> Decimal | None:
+    """A stored decimal string; trailing zeros go ("9.9000" is 9,90 €, "20.0000" pieces are 20)."""
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    normal = number.normalize()
+    try:
+        # normalize() writes 100 as 1E+2; quantizing to the exponent 0 keeps whole numbers plain.
+        return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+    except InvalidOperation:  # a whole number beyond the context's 28 digits: shown as stored
+        return number
+
+
+def _line_text(value: Any) -> str:
+    return "" if value is None or isinstance(value, (dict, list)) else str(value)
+
+
+def invoice_lines(metadata: Mapping[str, Any]) -> InvoiceLines | None:
+    """The lines of an e-invoice's metadata for the tables, or None when the case has no lines at all (a paper
+    invoice, a case from before lines were kept). Read leniently: what cannot be read shows as empty."""
+    stored = metadata.get("lines")
+    if not isinstance(stored, list):
+        return None
+    rows = [InvoiceLineRow(
+        position=_line_text(line.get("line_id")), name=_line_text(line.get("name")),
+        quantity=_number(line.get("quantity")), unit_code=_line_text(line.get("unit_code")),
+        net_price=_number(line.get("net_price")), net_amount=_number(line.get("net_amount")),
+        vat_category=_line_text(line.get("vat_category")), vat_rate=_number(line.get("vat_rate")),
+    ) for line in stored if isinstance(line, Mapping)]
+    count = metadata.get("line_count")
+    return InvoiceLines(rows, count if isinstance(count, int) and not isinstance(count, bool)
+                        and count >= len(rows) else len(rows))
+
+
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """RFC 6266: an ASCII fallback plus the exact UTF-8 name (RFC 8187)."""
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
     ascii_name = "".join(c if c.isprintable() and c not in '"\\;' else "_" for c in ascii_name) or "download"
     return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download_headers(filename: str, size: int | None = None) -> dict[str, str]:
+    """An attachment's headers; with its length when known, so a client can show the download's progress."""
+    headers = {"Content-Disposition": content_disposition(filename)}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return headers

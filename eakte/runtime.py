@@ -5,12 +5,13 @@ implements it and calls the services, so the dependencies run one way: jobs → 
 gets its job queue passed in (`eakte.bootstrap.build_runtime` does that for every entry point)."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Protocol
 
-from eakte.config import MIB, Settings
+from eakte.config import MIB, Settings, check_confidentiality
 from eakte.errors import ConfigError
 from eakte.db import Database
 from eakte.extraction import TextExtractor
@@ -28,6 +29,21 @@ class JobQueue(Protocol):
     def run_hooks(self, case_id: int, step: str) -> object: ...
 
     def drain_search_outbox(self) -> object: ...
+
+    def run_verification(self, kind: str, run_id: int) -> object:
+        """An integrity check (`eakte.services.verification`); `run_id`: the audit event that started it."""
+        ...
+
+    def queue_info(self) -> QueueInfo | None:
+        """What waits in the queue; None where jobs run at once when enqueued (nothing can wait)."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    waiting: int
+    oldest_name: str | None  # the job that runs next (the queue is first in, first out)
+    oldest_enqueued_at: dt.datetime | None  # naive UTC; None when its enqueue time is unknown
 
 
 @dataclass
@@ -95,7 +111,10 @@ class Runtime:
 
     @cached_property
     def registry(self) -> Registry:
-        return load_registry(self.settings.case_types)
+        registry = load_registry(self.settings.case_types)
+        # The roles the confidentiality levels name come with the case types (head_of_unit: the invoice type).
+        check_confidentiality(self.settings.confidentiality, registry.roles)
+        return registry
 
     @property
     def tmp_dir(self) -> Path:

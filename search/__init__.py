@@ -30,7 +30,8 @@ class QueryError(ValueError):
 class IndexedDocument:
     """One document (its current version) with the case fields it is found by."""
 
-    document_id: int
+    document_id: int  # the entry's key; the application may give other entries keys of their own (eakte: a
+    # note is an entry with kind "note" and key minus its id, see eakte.services.indexing.note_key)
     case_id: int
     reference: str  # the case's reference, e.g. 20.30/0042/2026
     case_title: str
@@ -45,6 +46,9 @@ class IndexedDocument:
     document_date: dt.date | None = None
     created_at: dt.datetime | None = None  # the document's; also gives the facet "year"
     metadata: dict[str, str] = field(default_factory=dict)  # case metadata, values as strings
+    procedure: str = ""  # the reference of its procedure/sub-file (20.30/0042/2026-3); "" at case level
+    procedure_title: str = ""
+    subfile: str = ""  # "<case type>/<sub-file key>" in a sub-file, for AccessFilter.hidden_subfiles
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class AccessFilter:
 
     A document is visible when (all_units or its unit in `units` or its case in `case_ids`) and, for a case type
     in `restricted_types`, only when its unit is in `restricted_units` (e.g. personnel files: the personnel
-    unit only, whatever else the caller may see).
+    unit only, whatever else the caller may see). Documents whose `subfile` is in `hidden_subfiles` are never
+    visible (a sub-file kept for another unit), whatever else the caller may see.
     """
 
     all_units: bool = False
@@ -61,6 +66,10 @@ class AccessFilter:
     case_ids: frozenset[int] = frozenset()
     restricted_types: frozenset[str] = frozenset()
     restricted_units: frozenset[str] = frozenset()
+    hidden_subfiles: frozenset[str] = frozenset()
+    # Cases whose documents are never visible, whatever else the caller may see (a confidentiality level above
+    # the caller's role): the index holds no levels, so a change of level needs no reindexing.
+    hidden_case_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Union
 
 # Searchable fields (`field:value`); None in a node means "all text fields".
 TEXT_FIELDS = ("text", "title", "case_title")
-KEYWORD_FIELDS = ("reference", "case_type", "unit", "file_plan_code", "status", "kind", "mime_type")
+KEYWORD_FIELDS = ("reference", "case_type", "unit", "file_plan_code", "status", "kind", "mime_type",
+                  "procedure")  # procedure: the reference of a document's procedure (20.30/0042/2026-3)
 DATE_FIELDS = ("document_date", "created_at")
 FIELDS = TEXT_FIELDS + KEYWORD_FIELDS + DATE_FIELDS
 

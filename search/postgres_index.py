@@ -181,7 +181,7 @@ def tsvector_literal(d: IndexedDocument) -> str:
     v = _Vector()
     v.segment(d.title, "A")
     v.segment(d.case_title, "B")
-    for value in (d.reference, d.file_plan_code, d.kind, d.case_type):
+    for value in (d.reference, d.file_plan_code, d.kind, d.case_type, d.procedure, d.procedure_title):
         v.segment(value, "C")
     for name, value in d.metadata.items():
         if value not in (None, ""):
@@ -190,6 +190,8 @@ def tsvector_literal(d: IndexedDocument) -> str:
     for name in KEYWORD_FIELDS:
         if getattr(d, name):
             v.keyword(_keyword_lexeme(name, getattr(d, name)))
+    if d.subfile:  # not a query field: only the access filter asks for it (`access_condition`)
+        v.keyword(_keyword_lexeme("subfile", d.subfile))
     return v.literal()
 
 
@@ -301,6 +303,11 @@ def access_condition(t: sa.Table, access: AccessFilter) -> sa.ColumnElement[bool
         if access.case_ids:
             ors.append(t.c.case_id.in_(sorted(access.case_ids)))
         seen = sa.or_(*ors) if ors else sa.false()
+    if access.hidden_subfiles:  # a lexeme of the tsvector (no column), so indexes built before need no change
+        hidden = " | ".join(_operand(_keyword_lexeme("subfile", s)) for s in sorted(access.hidden_subfiles))
+        seen = sa.and_(seen, sa.not_(t.c.tsv.bool_op("@@")(sa.cast(sa.literal(hidden, sa.Text), _TSQUERY))))
+    if access.hidden_case_ids:
+        seen = sa.and_(seen, t.c.case_id.not_in(sorted(access.hidden_case_ids)))
     if not access.restricted_types:
         return seen
     allowed: sa.ColumnElement[bool] = t.c.case_type.not_in(sorted(access.restricted_types))

@@ -17,7 +17,8 @@ Syntax (a hand-written recursive-descent parser; `parse` raises only `QueryError
   open end), ``created_at:>=2026-01-01`` (also ``>``, ``<``, ``<=``, applied to the whole day/month/year).
   German dates ``15.03.2026`` and ``03.2026`` are accepted too.
 - a reference such as ``20.30/0042/2026`` is a word (the backends search it as a phrase of its parts, so it
-  is found in the case reference and in text); ``reference:20.30/0042/2026`` matches the reference exactly.
+  is found in the case reference and in text); ``reference:20.30/0042/2026`` matches the reference exactly,
+  ``procedure:20.30/0042/2026-3`` the reference of a document's procedure (Vorgang) or sub-file.
 - words without any letter or digit (``&``, ``-``) are ignored; an empty query matches everything.
 
 For keyword fields the value is kept as written (``kind:"Bescheid Entwurf"`` gives ``Term("Bescheid Entwurf",

@@ -208,12 +208,31 @@ class DocumentKind:
 
 
 @dataclass(frozen=True)
+class SubFile:
+    """A named sub-file (Teilakte) a case type declares, e.g. a personnel file's Urlaub or Beihilfe. Each case of
+    the type gets it when created; its documents may be kept apart (`unit`) and kept longer or shorter."""
+
+    key: str
+    label_de: str
+    label_en: str
+    # A unit code: when set, only members of that unit see the sub-file and its documents (not the case's own
+    # unit), e.g. Beihilfe handled by a separate unit.
+    unit: str | None = None
+    # The minimum role (in the unit that sees it) to see it; None: any member.
+    min_role: str | None = None
+    # Years to keep its documents after closing; None: the file plan node's period.
+    retention_years: int | None = None
+
+
+@dataclass(frozen=True)
 class CaseType:
     key: str
     label_de: str
     label_en: str
     fields: tuple[Field, ...] = ()
     document_kinds: tuple[DocumentKind, ...] = ()
+    # Declared sub-files: cases of this type hold these instead of free procedures.
+    subfiles: tuple[SubFile, ...] = ()
     steps: tuple[Step, ...] = ()
     start: str | None = None  # first step; None: cases of this type have no workflow
     open_schema: bool = False  # accept metadata keys beyond the declared fields
@@ -322,6 +341,15 @@ class CaseType:
             if kind.frozen_after is not None and kind.frozen_after not in keys:
                 raise DefinitionError(f"{where}: document kind {kind.key!r} frozen after unknown step "
                                       f"{kind.frozen_after!r}")
+        if len({f.key for f in self.subfiles}) != len(self.subfiles):
+            raise DefinitionError(f"{where}: duplicate sub-file keys")
+        for sub in self.subfiles:
+            # The access rule (eakte.services.access.hidden_subfiles) applies min_role only inside `unit`: without
+            # one it would be silently ignored and the sub-file open to every member of the case's unit.
+            if sub.min_role is not None and sub.unit is None:
+                raise DefinitionError(f"{where}: sub-file {sub.key!r} has a min_role but no unit it applies in")
+            if sub.min_role is not None and sub.min_role not in roles:
+                raise DefinitionError(f"{where}: sub-file {sub.key!r}: unknown role {sub.min_role!r}")
         for key, names in self.frozen_after.items():
             if key not in keys:
                 raise DefinitionError(f"{where}: fields frozen after unknown step {key!r}")
@@ -381,6 +409,8 @@ class CaseType:
             "fields": [f.describe() for f in self.fields],
             "document_kinds": [{"key": k.key, "label_de": k.label_de, "label_en": k.label_en,
                                 "frozen_after": k.frozen_after} for k in self.document_kinds],
+            "subfiles": [{"key": f.key, "label_de": f.label_de, "label_en": f.label_en, "unit": f.unit,
+                          "min_role": f.min_role, "retention_years": f.retention_years} for f in self.subfiles],
             "start": self.start,
             "frozen_after": {k: list(v) for k, v in self.frozen_after.items()},
             "read_only_when": [{"fields": list(r.fields), "reason": r.reason, "reason_de": r.reason_de}

@@ -109,7 +109,8 @@ def get_case(case_id: int) -> dict[str, Any]:
 @api.auth_required(token_auth)
 @api.input(CasePatch, arg_name="body")
 @api.output(CaseOut)
-@api.doc(summary="Change title or metadata (clerks of the responsible unit)")
+@api.doc(summary="Change title, metadata (clerks of the responsible unit) or confidentiality level "
+                 "(raising: clerks; lowering: the unit's head)")
 def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
     return case_view(cases.change_case(current_runtime(), current_actor(), case_id, cases.CaseChanges(**body)))
 
@@ -140,8 +141,8 @@ def case_audit(case_id: int, query: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentList)
 @api.doc(summary="The documents of a case")
 def list_documents(case_id: int) -> dict[str, Any]:
-    rows = documents.case_documents(current_runtime(), current_actor(), case_id)
-    return {"items": [document_view(d) for d in rows]}
+    rows, usernames = documents.case_files(current_runtime(), current_actor(), case_id)
+    return {"items": [document_view(d, usernames) for d in rows]}
 
 
 @api.post("/cases/<int:case_id>/documents")
@@ -150,9 +151,14 @@ def list_documents(case_id: int) -> dict[str, Any]:
 @api.output(IngestOut, status_code=201)
 @api.doc(summary="Upload a document; its type is read from the content")
 def upload_document(case_id: int, form: dict[str, Any]) -> dict[str, Any]:
-    upload = form["file"]
-    new = documents.NewDocument(title=form["title"], kind=form["kind"], document_date=form["document_date"])
-    result = documents.add_document(current_runtime(), current_actor(), case_id, new, _upload(upload))
+    return upload_into(case_id, form)
+
+
+def upload_into(case_id: int, form: dict[str, Any], procedure_id: int | None = None) -> dict[str, Any]:
+    """The one upload path: into the case, or into one of its procedures (POST /procedures/{id}/documents)."""
+    new = documents.NewDocument(title=form["title"], kind=form["kind"], document_date=form["document_date"],
+                                procedure_id=procedure_id)
+    result = documents.add_document(current_runtime(), current_actor(), case_id, new, _upload(form["file"]))
     return _ingest_view(result)
 
 
@@ -171,7 +177,7 @@ def upload_version(document_id: int, form: dict[str, Any]) -> dict[str, Any]:
 @api.output(DocumentOut)
 @api.doc(summary="A document with all its versions")
 def get_document(document_id: int) -> dict[str, Any]:
-    return document_view(documents.read_document(current_runtime(), current_actor(), document_id))
+    return document_view(*documents.document_with_uploaders(current_runtime(), current_actor(), document_id))
 
 
 @api.get("/documents/<int:document_id>/content")
@@ -202,6 +208,12 @@ def _upload(storage: Any) -> documents.Upload:
     return documents.Upload(stream=storage.stream, filename=storage.filename or "", claimed_type=claimed)
 
 
+def caller_names() -> dict[int, str]:
+    """The caller's own name by id: the only one a document they just changed can be checked out by."""
+    p = current_actor().principal
+    return {p.user_id: p.username}
+
+
 def _ingest_view(result: documents.Ingested) -> dict[str, Any]:
-    return {**document_view(result.document), "version": version_view(result.version),
+    return {**document_view(result.document, caller_names()), "version": version_view(result.version),
             "deduplicated": result.deduplicated}

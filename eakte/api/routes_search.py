@@ -7,7 +7,7 @@ from flask import Response, stream_with_context
 
 from eakte.api.auth import current_actor, token_auth
 from eakte.api.routes import api, current_runtime
-from eakte.presenters import content_disposition
+from eakte.presenters import content_disposition, download_headers
 from eakte.api.schemas import ExportIn, SearchOut, SearchQuery
 from eakte.services import exports, search
 from search import Filters
@@ -41,13 +41,14 @@ def search_csv(query: dict[str, Any]) -> Response:
 @api.auth_required(token_auth)
 @api.input(ExportIn, arg_name="body")
 @api.doc(summary="Export cases (by ids or a search) as a BagIt ZIP, streamed (auditors and admins)",
-         responses={200: {"description": "ZIP in BagIt layout", "content": {"application/zip": {}}}})
+         responses={200: {"description": "ZIP in BagIt layout, with its exact Content-Length",
+                         "content": {"application/zip": {}}}})
 def create_export(body: dict[str, Any]) -> Response:
     rt, actor = current_runtime(), current_actor()
     selection = exports.ExportSelection(tuple(body["case_ids"]), body["q"], _filters(body))
-    name, stream = exports.stream_bag(rt, actor, exports.select_cases(rt, actor, selection))
-    return Response(stream_with_context(stream), mimetype="application/zip",
-                    headers={"Content-Disposition": content_disposition(name)})
+    bag = exports.stream_bag(rt, actor, exports.select_cases(rt, actor, selection))
+    return Response(stream_with_context(bag.chunks), mimetype="application/zip",
+                    headers=download_headers(bag.filename, bag.size))
 
 
 def _filters(query: dict[str, Any]) -> Filters:

@@ -93,12 +93,18 @@ class CaseIn(Strict):
     unit = fields.String(required=True, metadata={"description": "code of the responsible unit"})
     case_type = fields.String(load_default="general", validate=validators.Length(min=1, max=64))
     metadata = fields.Dict(keys=fields.String(), load_default=dict)
+    confidentiality = fields.String(load_default=None, validate=validators.Length(min=1, max=32), metadata={
+        "description": "confidentiality level (xdomea Vertraulichkeitsstufe), a key of the configured levels; "
+                       "default: the lowest (open)"})
 
 
 class CasePatch(Strict):
     title = fields.String(validate=validators.Length(min=1, max=500))
     metadata = fields.Dict(keys=fields.String(), metadata={
         "description": "merged into the existing metadata; a null value removes a key"})
+    confidentiality = fields.String(validate=validators.Length(min=1, max=32), metadata={
+        "description": "the new confidentiality level: raising it needs the clerk role in the case's unit, "
+                       "lowering it the head of unit (or admin)"})
 
 
 class CaseQuery(Paging):
@@ -120,6 +126,7 @@ class CaseOut(Schema):
     file_plan_code = fields.String()
     status = fields.String()
     metadata = fields.Dict()
+    confidentiality = fields.String(metadata={"description": "confidentiality level (a configured key)"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     closed_at = fields.Date(allow_none=True)
@@ -165,6 +172,16 @@ class DocumentOut(Schema):
     current_version = fields.Integer()
     created_at = fields.DateTime()
     versions = fields.List(fields.Nested(VersionOut))
+    procedure_id = fields.Integer(allow_none=True, metadata={
+        "description": "the procedure/sub-file it is filed in; null: at case level"})
+    checked_out_by = fields.String(allow_none=True, metadata={
+        "description": "user name of whoever has the document checked out; null: nobody"})
+    checked_out_at = fields.DateTime(allow_none=True, metadata={"description": "since when (UTC)"})
+
+
+class CheckoutBreakIn(Strict):
+    reason = fields.String(load_default=None, validate=validators.Length(max=500),
+                           metadata={"description": "why the lock is broken (optional, audited)"})
 
 
 class IngestOut(DocumentOut):
@@ -178,6 +195,42 @@ class DocumentList(Schema):
 
 class ContentQuery(Strict):
     version = RowId()
+
+
+# --- procedures (Vorgänge) and sub-files (Teilakten) ------------------------------------------------------
+
+class ProcedureIn(Strict):
+    title = fields.String(required=True, validate=validators.Length(min=1, max=500))
+
+
+class ProcedurePatch(Strict):
+    title = fields.String(validate=validators.Length(min=1, max=500),
+                          metadata={"description": "a sub-file's title is fixed by its case type"})
+    status = fields.String(validate=validators.OneOf(["open", "closed"]),
+                           metadata={"description": "closed: takes no new documents; open: reopens it"})
+
+
+class ProcedureOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    number = fields.Integer(metadata={"description": "running number within the case, gap-free"})
+    reference = fields.String(metadata={"example": "20.30/0042/2026-3"})
+    kind = fields.String(metadata={"description": "procedure (Vorgang) or subfile (Teilakte)"})
+    subfile = fields.String(allow_none=True, metadata={"description": "the declared sub-file's key"})
+    title = fields.String()
+    status = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    closed_at = fields.Date(allow_none=True)
+
+
+class ProcedureList(Schema):
+    items = fields.List(fields.Nested(ProcedureOut))
+
+
+class MoveIn(Strict):
+    procedure_id = RowId(required=True, allow_none=True, metadata={
+        "description": "a procedure/sub-file of the document's case; null: the case level"})
 
 
 # --- audit ------------------------------------------------------------------------------------------------
@@ -255,6 +308,61 @@ class InboxOut(Schema):
     total = fields.Integer()
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
                          metadata={"description": "open tasks per case type, before the case_type/step filters"})
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+# --- follow-ups (Wiedervorlage) ---------------------------------------------------------------------------
+
+class FollowUpIn(Strict):
+    due_on = fields.Date(required=True, metadata={"description": "today or later (office calendar)"})
+    note = fields.String(required=True, metadata={"description": "what to do then (at most 2000 characters)"})
+    for_unit = fields.Boolean(load_default=False, metadata={
+        "description": "false: for the caller; true: for the case's unit (its members only)"})
+    procedure_id = RowId(load_default=None, allow_none=True,
+                         metadata={"description": "a procedure of this case; none: the case itself"})
+
+
+class PostponeIn(Strict):
+    due_on = fields.Date(required=True, metadata={"description": "the new date, today or later"})
+
+
+class FollowUpOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_reference = fields.String()
+    case_title = fields.String()
+    procedure_id = fields.Integer(allow_none=True)
+    procedure_reference = fields.String(allow_none=True)
+    procedure_title = fields.String(allow_none=True)
+    due_on = fields.Date()
+    note = fields.String()
+    for_unit = fields.Boolean()
+    user = fields.String(allow_none=True, metadata={"description": "whom it is for; null: the unit"})
+    unit = fields.String()
+    unit_name = fields.String()
+    status = fields.String(metadata={"description": "open or done"})
+    overdue = fields.Boolean(metadata={"description": "open and due before today"})
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+    done_at = fields.DateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)
+    may_act = fields.Boolean(metadata={"description": "the caller may mark it done or postpone it"})
+
+
+class FollowUpList(Schema):
+    items = fields.List(fields.Nested(FollowUpOut))
+
+
+class DueFollowUpOut(FollowUpOut):
+    """A follow-up of the Postkorb. A schema of its own: apispec names a nested schema where it first meets it,
+    and it meets /inbox/followups (the shortest path) before FollowUpOut's own answers (FollowUpOut1 then)."""
+
+
+class DueFollowUpsOut(Schema):
+    items = fields.List(fields.Nested(DueFollowUpOut))
+    total = fields.Integer()
+    overdue = fields.Integer(metadata={"description": "how many of them are overdue"})
     offset = fields.Integer()
     limit = fields.Integer()
 
@@ -368,7 +476,9 @@ class SearchQuery(Paging):
 
 
 class SearchHitOut(Schema):
-    document_id = fields.Integer()
+    document_id = fields.Integer(allow_none=True, metadata={"description": "null when the hit is a note"})
+    note_id = fields.Integer(allow_none=True, metadata={"description": "a note (Vermerk, kind \"note\") hit"})
+    noted_on = fields.Date(allow_none=True)
     case_id = fields.Integer()
     reference = fields.String()
     case_title = fields.String()

@@ -1,7 +1,7 @@
 """ORM rows → the dictionaries the response schemas dump."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from eakte.models import Case, Document, DocumentVersion, FilePlanNode
 
@@ -9,7 +9,8 @@ from eakte.models import Case, Document, DocumentVersion, FilePlanNode
 def case_view(case: Case) -> dict[str, Any]:
     return {"id": case.id, "reference": case.reference, "title": case.title, "case_type": case.case_type,
             "unit": case.unit.code, "unit_name": case.unit.name, "file_plan_code": case.file_plan_node.code,
-            "status": case.status, "metadata": case.metadata_, "created_at": case.created_at,
+            "status": case.status, "metadata": case.metadata_, "confidentiality": case.confidentiality,
+            "created_at": case.created_at,
             "updated_at": case.updated_at, "closed_at": case.closed_at}
 
 
@@ -19,11 +20,16 @@ def version_view(version: DocumentVersion) -> dict[str, Any]:
             "uploaded_by": version.uploaded_by, "text_status": version.text_status}
 
 
-def document_view(document: Document) -> dict[str, Any]:
+def document_view(document: Document, usernames: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """`usernames`: user id → name, covering the check-out's holder (documents.case_files and
+    document_with_uploaders give it); a document nobody holds needs none."""
+    holder = document.checked_out_by
     return {"id": document.id, "case_id": document.case_id, "title": document.title, "kind": document.kind,
             "document_date": document.document_date, "current_version": document.current_version,
-            "created_at": document.created_at,
-            "versions": [version_view(v) for v in document.versions]}
+            "created_at": document.created_at, "procedure_id": document.procedure_id,
+            "versions": [version_view(v) for v in document.versions],
+            "checked_out_by": None if holder is None else (usernames or {}).get(holder, str(holder)),
+            "checked_out_at": document.checked_out_at}
 
 
 def file_plan_view(node: FilePlanNode, codes_by_id: dict[int, str]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Who may do what: every service asks here, and list queries take their filter from here."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -8,10 +9,13 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.orm.util import AliasedClass
+from sqlalchemy.sql.elements import True_
 
 from eakte.clock import OFFICE_TZ, office_today  # noqa: F401  (OFFICE_TZ: re-exported)
-from eakte.errors import Forbidden, NotFound
-from eakte.models import Case, Deputy, Membership, Task, User
+from eakte.config import ConfidentialitySettings
+from eakte.errors import CheckedOut, Forbidden, NotFound
+from eakte.models import Case, Deputy, Document, Membership, Procedure, Task, Unit, User
+from workflows.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Principal:
     restricted_types: frozenset[str] = frozenset()
     # Per absent colleague, the roles held for them (already narrowed to what the appointment covers).
     deputy_roles_of: dict[int, dict[int, frozenset[str]]] = field(default_factory=dict)
+    # The configured confidentiality levels (`[confidentiality]`), fixed when the principal is loaded.
+    confidentiality: ConfidentialitySettings = field(default_factory=ConfidentialitySettings)
 
     @property
     def task_roles_by_unit(self) -> dict[int, frozenset[str]]:
@@ -62,11 +68,13 @@ class Actor:
 SYSTEM = Principal(user_id=0, username="system")
 
 
-def load_principal(session: Session, user: User, restricted_types: frozenset[str]) -> Principal:
+def load_principal(session: Session, user: User, restricted_types: frozenset[str],
+                   confidentiality: ConfidentialitySettings | None = None) -> Principal:
     """Read memberships fresh on every request, so a change of unit membership takes effect at once.
 
     `restricted_types`: the registry's restricted case types (`Registry.restricted_types`); required, so that no
-    caller can forget them and open personnel files to everyone."""
+    caller can forget them and open personnel files to everyone. `confidentiality`: the runtime's levels
+    (`rt.settings.confidentiality`); None: the built-in ones."""
     today = office_today()
     own = _roles(session, [user.id])
     appointments = session.execute(select(Deputy.user_id, Deputy.by_admin).where(
@@ -80,7 +88,8 @@ def load_principal(session: Session, user: User, restricted_types: frozenset[str
     for held in represented.values():
         for unit, roles in held.items():
             merged[unit] = merged.get(unit, frozenset()) | roles
-    return Principal(user.id, user.username, own, merged, frozenset(represented), restricted_types, represented)
+    return Principal(user.id, user.username, own, merged, frozenset(represented), restricted_types, represented,
+                     confidentiality or ConfidentialitySettings())
 
 
 def deputy_scope(absent_roles: dict[int, frozenset[str]], deputy_roles: dict[int, frozenset[str]],
@@ -147,20 +156,107 @@ def _brought_by(roles_by_unit: dict[int, frozenset[str]], t: AliasedClass[Task])
     return or_(t.unit_id.in_(sorted(roles_by_unit)), and_(t.escalated_at.is_not(None), or_(*escalated_to_me)))
 
 
+@dataclass(frozen=True)
+class _LevelGroup:
+    """Confidentiality levels that open to `p` by the same routes: the own units whose cases of these levels `p`
+    sees as a member, and the (task) roles through which a workflow brings such cases to `p`."""
+
+    keys: frozenset[str]
+    units: tuple[int, ...]
+    roles: dict[int, frozenset[str]]
+    full: bool  # the routes are all of p's: these levels narrow nothing
+
+
+def _level_groups(p: Principal) -> list[_LevelGroup]:
+    """The rule of the levels (`ConfidentialitySettings.may_see`) as SQL needs it: per level, the routes that
+    remain; levels with the same routes are grouped, so a clerk's query has one group, not one per level. Roles
+    held as a deputy count as the absent person's do for tasks (`task_roles_by_unit`)."""
+    c = p.confidentiality
+    task_roles = p.task_roles_by_unit
+    grouped: dict[tuple[tuple[int, ...], tuple[tuple[int, frozenset[str]], ...]], set[str]] = {}
+    for level in c.levels:
+        units = tuple(sorted(u for u in p.unit_ids if c.may_see(task_roles.get(u, frozenset()), level.key)))
+        roles = tuple(sorted((u, r) for u, r in task_roles.items() if c.may_see(r, level.key)))
+        grouped.setdefault((units, roles), set()).add(level.key)
+    every = (tuple(sorted(p.unit_ids)), tuple(sorted(task_roles.items())))
+    return [_LevelGroup(frozenset(keys), units, dict(roles), (units, roles) == every)
+            for (units, roles), keys in grouped.items()]
+
+
+def _level_in(c: ConfidentialitySettings, case: type[Case] | AliasedClass[Case],
+              keys: frozenset[str]) -> ColumnElement[bool]:
+    """SQL: the case's level is one of `keys`; a key no longer configured counts as the highest level, as in
+    `ConfidentialitySettings.effective`."""
+    others = sorted(set(c.keys) - keys)
+    if not others:
+        return true()
+    if c.levels[-1].key in keys:
+        return case.confidentiality.not_in(others)
+    return case.confidentiality.in_(sorted(keys)) if keys else false()
+
+
+def _auditor_keys(c: ConfidentialitySettings) -> frozenset[str]:
+    return frozenset(level.key for level in c.levels if level.auditors)
+
+
+def _any(parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    if any(isinstance(part, True_) for part in parts):
+        return true()
+    return or_(*parts) if parts else false()
+
+
 def _visibility(p: Principal, case: type[Case] | AliasedClass[Case],
-                brought: Callable[[dict[int, frozenset[str]]], ColumnElement[bool]]) -> ColumnElement[bool]:
+                brought: Callable[[dict[int, frozenset[str]]], ColumnElement[bool]], *,
+                routed: bool = False) -> ColumnElement[bool]:
     """The rule of `visible_cases_filter` for `case` (the Case entity or an alias), `brought(roles)` being SQL
-    for "its workflow brought it to holders of these roles" (`participating_cases`)."""
+    for "its workflow brought it to holders of these roles" (`participating_cases`).
+
+    A case's confidentiality level narrows the routes to the roles that meet its `min_role` (`can_view_case`
+    in Python: the two must agree). `routed`: the row is known to have come to `p` by one of p's routes (a task
+    of the inbox), so that of the levels that narrow nothing only the level itself needs checking."""
     if p.is_admin:
         return true()
+    c = p.confidentiality
     hidden = _hidden_restricted(p, case)
+    parts: list[ColumnElement[bool]] = []
     if p.is_auditor:
-        return true() if hidden is None else ~hidden
-    roles_by_unit = p.task_roles_by_unit
-    if not roles_by_unit:
-        return false()
-    visible = or_(case.unit_id.in_(sorted(p.unit_ids)), brought(roles_by_unit))
+        parts.append(_level_in(c, case, _auditor_keys(c)))
+    for group in _level_groups(p):
+        if routed and group.full:
+            parts.append(_level_in(c, case, group.keys))
+            continue
+        routes = ([case.unit_id.in_(group.units)] if group.units else []) + \
+            ([brought(group.roles)] if group.roles else [])
+        if routes:
+            parts.append(and_(_level_in(c, case, group.keys), or_(*routes)))
+    visible = _any(parts)
     return visible if hidden is None else and_(visible, ~hidden)
+
+
+def own_unit_cases_filter(p: Principal) -> ColumnElement[bool]:
+    """Cases of the caller's own units that their level lets the caller see (a unit's list of its cases)."""
+    return and_(Case.unit_id.in_(sorted(p.unit_ids)), _visibility(p, Case, lambda roles: false()))
+
+
+def level_hidden_cases(p: Principal) -> Select[tuple[int]] | None:
+    """Ids of the cases that the rule without confidentiality levels would show `p` (their units, their
+    workflow's, every one for auditors) but their level hides: what an index holding no levels (search) must
+    leave out. None: the levels hide nothing from `p`."""
+    if p.is_admin:
+        return None
+    c = p.confidentiality
+    if p.is_auditor:
+        shown = _auditor_keys(c)
+    else:
+        shown = next((g.keys for g in _level_groups(p) if g.full), frozenset())
+    if shown >= set(c.keys):
+        return None
+    reach = [~_level_in(c, Case, shown), ~visible_cases_filter(p)]
+    participating = participating_cases(p)
+    if not p.is_auditor:
+        reach.append(or_(Case.unit_id.in_(sorted(p.unit_ids)),
+                         Case.id.in_(participating) if participating is not None else false()))
+    return select(Case.id).where(*reach)
 
 
 def visible_cases_filter(p: Principal) -> ColumnElement[bool]:
@@ -197,16 +293,31 @@ def _hidden_restricted(p: Principal, case: type[Case] | AliasedClass[Case] = Cas
 
 
 def can_view_case(p: Principal, case: Case) -> bool:
-    if p.is_admin or case.unit_id in p.roles_by_unit:
+    """The rule of `visible_cases_filter` for one case (the two must agree): a member of its unit whose role
+    there meets the case's confidentiality level, an auditor (for levels open to auditors), or someone its
+    workflow brought it to in a role that meets the level."""
+    if p.is_admin:
         return True
-    if case.case_type in p.restricted_types:
+    c, level = p.confidentiality, case.confidentiality
+    task_roles = p.task_roles_by_unit
+    if case.unit_id in p.roles_by_unit and c.may_see(task_roles.get(case.unit_id, frozenset()), level):
+        return True
+    if case.case_type in p.restricted_types and case.unit_id not in p.roles_by_unit:
         return False
-    if p.is_auditor:
+    if p.is_auditor and c.effective(level).auditors:
         return True
+    roles = {u: r for u, r in task_roles.items() if c.may_see(r, level)}
     session = object_session(case)
-    participating = participating_cases(p)
-    return bool(session is not None and participating is not None and session.execute(
-        participating.where(participating.selected_columns[0] == case.id).limit(1)).first())
+    if session is None or not roles:
+        return False
+    t = aliased(Task)
+    return session.execute(select(t.id).where(t.case_id == case.id, _brought_by(roles, t)).limit(1)).first() \
+        is not None
+
+
+def can_lower_confidentiality(p: Principal, case: Case) -> bool:
+    """Lowering a case's level: the lowering role (head of unit) in its unit, or an admin."""
+    return p.is_admin or p.confidentiality.may_lower(p.roles_by_unit.get(case.unit_id, frozenset()))
 
 
 def can_change_case(p: Principal, case: Case) -> bool:
@@ -244,9 +355,87 @@ def require_admin(p: Principal) -> None:
         raise Forbidden("This needs the admin role", detail_de="Dafür ist die Rolle Administration nötig")
 
 
+def require_integrity_checker(p: Principal) -> None:
+    """The integrity checks of the whole installation (audit trail, blob store): auditors and admins."""
+    if not (p.is_admin or p.is_auditor):
+        raise Forbidden("This needs the auditor or admin role",
+                        detail_de="Dafür ist die Rolle Revision oder Administration nötig")
+
+
 def require_audit_reader(p: Principal, case: Case) -> None:
     """The audit trail of a case: its unit's members, auditors and admins."""
     require_view_case(p, case)
+
+
+# --- sub-files (Teilakten) --------------------------------------------------------------------------------
+# The one rule for documents in sub-files that every document list, read, search and export applies: a sub-file
+# the case type declares with a `unit` is seen only by that unit's members (holding its `min_role` when set) and
+# by admins; not by the case's own unit, not by auditors. Generic: it knows no case type.
+
+HiddenSubfiles = frozenset[tuple[str, str]]  # (case type, sub-file key)
+
+
+def hidden_subfiles(session: Session, p: Principal, registry: Registry) -> HiddenSubfiles:
+    """The declared sub-files `p` may not see, as (case type, sub-file key): computed fresh for every request
+    from the registry and the caller's current memberships."""
+    declared = [(t.key, f) for t in registry.types.values() for f in t.subfiles if f.unit]
+    if p.is_admin or not declared:
+        return frozenset()
+    ids = dict(session.execute(select(Unit.code, Unit.id)).all())
+    hidden = set()
+    for type_key, sub in declared:
+        unit_id = ids.get(sub.unit or "")
+        roles = p.roles_by_unit.get(unit_id, frozenset()) if unit_id is not None else frozenset()
+        if not roles or (sub.min_role is not None and sub.min_role not in roles):
+            hidden.add((type_key, sub.key))
+    return frozenset(hidden)
+
+
+def _hidden_pair(hidden: HiddenSubfiles, case: AliasedClass[Case],
+                 procedure: type[Procedure] | AliasedClass[Procedure]) -> ColumnElement[bool]:
+    return or_(*(and_(case.case_type == t, procedure.subfile == k) for t, k in sorted(hidden)))
+
+
+def visible_procedures_filter(hidden: HiddenSubfiles) -> ColumnElement[bool]:
+    """SQL on Procedure: not a sub-file hidden from the caller (`hidden_subfiles`)."""
+    if not hidden:
+        return true()
+    c = aliased(Case)
+    return or_(Procedure.subfile.is_(None),
+               ~exists().where(c.id == Procedure.case_id, _hidden_pair(hidden, c, Procedure)))
+
+
+def visible_documents_filter(hidden: HiddenSubfiles) -> ColumnElement[bool]:
+    """SQL on Document: at case level, or in a procedure/sub-file the caller may see (`hidden_subfiles`)."""
+    if not hidden:
+        return true()
+    c, pr = aliased(Case), aliased(Procedure)
+    return or_(Document.procedure_id.is_(None),
+               ~exists().where(pr.id == Document.procedure_id, c.id == pr.case_id, _hidden_pair(hidden, c, pr)))
+
+
+def can_see_procedure(hidden: HiddenSubfiles, case: Case, procedure: Procedure | None) -> bool:
+    return procedure is None or procedure.subfile is None or (case.case_type, procedure.subfile) not in hidden
+
+
+def require_view_procedure(session: Session, p: Principal, registry: Registry,
+                           procedure: Procedure | None) -> Procedure:
+    """The procedure, when its case is visible and it is no sub-file hidden from `p`; else NotFound (as if
+    missing, so that ids leak nothing)."""
+    case = require_view_case(p, procedure.case if procedure is not None else None, "procedure")
+    if procedure is None or not can_see_procedure(hidden_subfiles(session, p, registry), case, procedure):
+        raise NotFound("No procedure with this id", detail_de="Nicht gefunden")
+    return procedure
+
+
+def require_view_document(session: Session, p: Principal, registry: Registry,
+                          document: Document | None) -> Document:
+    """The document, when its case is visible and it lies in no sub-file hidden from `p`; else NotFound."""
+    case = require_view_case(p, document.case if document is not None else None, "document")
+    if document is None or (document.procedure_id is not None and not can_see_procedure(
+            hidden_subfiles(session, p, registry), case, session.get(Procedure, document.procedure_id))):
+        raise NotFound("No document with this id", detail_de="Nicht gefunden")
+    return document
 
 
 # --- workflow tasks ---------------------------------------------------------------------------------------
@@ -315,9 +504,21 @@ def actionable_tasks_filter(session: Session, p: Principal) -> ColumnElement[boo
     cond = [Task.status == "open", or_(*reaches) if reaches else false(), or_(*free)]
     c = aliased(Case)
     hidden = None if p.is_admin else _hidden_restricted(p, c)
-    if hidden is not None:
+    # A routed task brings its case to p, but its confidentiality level may hide it again (raised above p's role):
+    # then the task is neither listed nor actionable (`_task_for` refuses it by `can_view_case`).
+    if not p.is_admin and not _levels_narrow_nothing(p):
+        t = aliased(Task)
+        cond.append(exists().where(c.id == Task.case_id, _visibility(
+            p, c, lambda roles: exists().where(t.case_id == c.id, _brought_by(roles, t)), routed=True)))
+    elif hidden is not None:
         cond.append(~exists().where(c.id == Task.case_id, hidden))
     return and_(*cond)
+
+
+def _levels_narrow_nothing(p: Principal) -> bool:
+    """Whether every level opens to `p` by all of p's routes (a head of unit's): then no level needs a check."""
+    groups = _level_groups(p)
+    return len(groups) == 1 and groups[0].full
 
 
 def _routes(p: Principal) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
@@ -412,3 +613,41 @@ def require_payment_exporter(p: Principal, cash_unit_id: int | None, cash_unit_c
 def may_read_payment_exports(p: Principal, cash_unit_id: int | None) -> bool:
     """Downloading an export's files: the cash unit's clerks, auditors and admins."""
     return p.is_admin or p.is_auditor or (cash_unit_id is not None and p.has_role(cash_unit_id, "clerk"))
+
+
+# --- check-out --------------------------------------------------------------------------------------------
+
+UNIT_HEAD_ROLE = "head_of_unit"  # Amtsleitung: may break a colleague's stale check-out in its unit
+
+
+def require_not_held_by_other(document: Document, actor: Actor) -> None:
+    """Refuse any change of a document someone else has checked out (a new version, a move): CheckedOut (409)
+    naming the holder and since when. Admins too: they break the lock first, which is audited."""
+    holder_id = document.checked_out_by
+    if holder_id is None or holder_id == actor.principal.user_id:
+        return
+    session = object_session(document)
+    holder = session.get(User, holder_id) if session is not None else None
+    name = holder.username if holder is not None else str(holder_id)
+    shown = (holder.display_name if holder is not None else None) or name
+    since = document.checked_out_at or dt.datetime.min  # both columns are set together
+    iso = since.isoformat(timespec="seconds") + "Z"  # stored as naive UTC
+    local = since.replace(tzinfo=dt.timezone.utc).astimezone(OFFICE_TZ)
+    raise CheckedOut(
+        f"document {document.id} is checked out by {name} since {iso}; it can be changed again once it is "
+        "checked in", holder=name, since=iso,
+        detail_de=f"Das Dokument ist seit {local:%d.%m.%Y, %H:%M} Uhr von {shown} ausgecheckt; Änderungen sind "
+                  "erst nach dem Einchecken möglich")
+
+
+def can_break_checkout(p: Principal, case: Case) -> bool:
+    """Breaking someone's check-out (a stale lock): admins, and the head of the case's unit."""
+    return p.is_admin or p.has_role(case.unit_id, UNIT_HEAD_ROLE)
+
+
+def require_break_checkout(p: Principal, case: Case) -> None:
+    if not can_break_checkout(p, case):
+        raise Forbidden(f"breaking a check-out needs the admin role or the {UNIT_HEAD_ROLE} role in unit "
+                        f"{case.unit.code}",
+                        detail_de=f"Eine Sperre aufheben dürfen nur die Administration und die Amtsleitung von "
+                                  f"{case.unit.name}")

@@ -13,12 +13,13 @@ from eakte.clock import OFFICE_TZ, office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import CASE_STATUSES, AuditEvent, Case, CaseCounter, FilePlanNode, Unit
 from eakte.runtime import Runtime
-from eakte.services import approvals, audit, indexing, workflow
+from eakte.services import approvals, audit, confidentiality, indexing, procedures, workflow
 from eakte.services.access import (
     Actor,
     can_change_case,
     require_audit_reader,
     require_change_case,
+    own_unit_cases_filter,
     require_create_in_unit,
     require_view_case,
     visible_cases_filter,
@@ -35,12 +36,14 @@ class NewCase:
     unit: str
     case_type: str = "general"
     metadata: dict[str, Any] | None = None
+    confidentiality: str | None = None  # a key of the configured levels (`[confidentiality]`); None: the lowest
 
 
 @dataclass(frozen=True)
 class CaseChanges:
     title: str | None = None
     metadata: dict[str, Any] | None = None
+    confidentiality: str | None = None  # raising: who may change the case; lowering: the head of unit
 
 
 @dataclass(frozen=True)
@@ -103,16 +106,20 @@ def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry
     submitted = _metadata(new.metadata)
     metadata = checked_metadata(case_type, {**submitted, **_metadata(derived)})
     require_changeable(session, case_type, None, submitted)
+    levels = actor.principal.confidentiality
+    level = levels.levels[0].key if new.confidentiality is None else confidentiality.checked_key(levels,
+                                                                                                 new.confidentiality)
     year = office_today().year
     number = _next_number(session, node.id, year)
     case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node=node, year=year, number=number,
-                title=title, case_type=case_type.key, unit=unit, metadata_=metadata,
+                title=title, case_type=case_type.key, unit=unit, metadata_=metadata, confidentiality=level,
                 created_by=actor.principal.user_id)
     session.add(case)
     session.flush()
     audit.record(session, actor, "case.create", "case", case.id, case_id=case.id,
                  details={"reference": case.reference, "title": title, "unit": unit.code,
-                          "case_type": case.case_type, "metadata": case.metadata_})
+                          "case_type": case.case_type, "metadata": case.metadata_, "confidentiality": level})
+    procedures.ensure_subfiles(session, actor, case, case_type)  # the sub-files its type declares
     return case
 
 
@@ -135,8 +142,13 @@ def get_case(session: Session, actor: Actor, case_id: int) -> Case:
 
 
 def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChanges, registry: Registry) -> Case:
-    case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
+    case = require_view_case(actor.principal, session.get(Case, case_id, with_for_update=True))
+    if changes.title is not None or changes.metadata is not None or changes.confidentiality is None:
+        require_change_case(actor.principal, case)
+    # else: only the level, whose own rule (`confidentiality.set_level`) lets a head of unit lower it
     _require_open(case)
+    if changes.confidentiality is not None:
+        confidentiality.set_level(session, actor, case, changes.confidentiality)
     changed: dict[str, Any] = {}
     if changes.title is not None and changes.title != case.title:
         changed["title"] = {"old": case.title, "new": _title(changes.title)}
@@ -197,10 +209,10 @@ def _filtered(query: Select[tuple[Case]], flt: CaseFilter) -> Select[tuple[Case]
 
 
 def list_my_open_cases(session: Session, actor: Actor, *, limit: int) -> tuple[list[Case], int]:
-    """Open cases of the caller's units (their Federführung), newest change first. A unit's members see all its
-    cases, so no further visibility rule narrows this; an index on (unit, status) finds them."""
+    """Open cases of the caller's units (their Federführung), newest change first: those their confidentiality
+    level lets the caller see as a member; an index on (unit, status) finds them."""
     p = actor.principal
-    query = select(Case).where(Case.unit_id.in_(sorted(p.unit_ids)), Case.status == "open")
+    query = select(Case).where(own_unit_cases_filter(p), Case.status == "open")
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = session.execute(query.order_by(Case.updated_at.desc(), Case.id.desc()).limit(limit)).scalars().all()
     return list(rows), total
@@ -315,7 +327,8 @@ def case_trail(rt: Runtime, actor: Actor, case_id: int, *, offset: int, limit: i
         return audit.events_for_case(
             session, case.id, offset=offset, limit=limit, action=flt.action, actor=flt.actor,
             since=_office_midnight_utc(flt.date_from) if flt.date_from else None,
-            before=_office_midnight_utc(flt.date_to + dt.timedelta(days=1)) if flt.date_to else None)
+            before=_office_midnight_utc(flt.date_to + dt.timedelta(days=1)) if flt.date_to else None,
+            hidden=procedures.hidden_objects(session, actor, rt.registry, case.id))
 
 
 @dataclass(frozen=True)

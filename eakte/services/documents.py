@@ -16,7 +16,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,11 +28,20 @@ from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
 from eakte.models import Case, Document, DocumentVersion, ExtractedText, User
 from eakte.runtime import Runtime
-from eakte.services import approvals, audit, indexing, integrity
-from eakte.services.access import Actor, require_change_case, require_view_case, visible_case_rows_filter
+from eakte.services import approvals, audit, indexing, integrity, procedures
+from eakte.services.access import (Actor, hidden_subfiles, require_change_case, require_not_held_by_other,
+                                   require_view_case, require_view_document, visible_case_rows_filter,
+                                   visible_documents_filter)
 from storage import BlobRef
+from workflows.definition import DocumentKind
+from workflows.registry import Registry
 
 CHUNK = MIB
+# The kind a case type that declares none takes (types in tests, plug-ins without kinds): the generic one only.
+GENERIC_KINDS = (DocumentKind("document", "Dokument", "Document"),)
+# Hooks of add_version: a check of the document (`guard`), a step after the version's rows (`then`).
+VersionGuard = Callable[[Document], None]
+VersionStep = Callable[[Session, Document, DocumentVersion], None]
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class NewDocument:
     title: str
     kind: str = "document"
     document_date: dt.date | None = None
+    procedure_id: int | None = None  # None: at case level; else an open procedure/sub-file of the same case
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,9 @@ class Staged:
 
 def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, upload: Upload) -> Ingested:
     with rt.db.read() as session:  # fail fast, before any byte is stored
-        _open_case_for_change(session, actor, case_id)
+        case = _open_case_for_change(session, actor, case_id)
+        require_allowed_kind(rt, case, new.kind)
+        procedures.procedure_for_upload(session, actor, rt.registry, case, new.procedure_id)
     with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
             case = _open_case_for_change(session, actor, case_id)
@@ -79,14 +91,17 @@ def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new
                     blob: BlobRef) -> Ingested:
     """The rows of a new document in the caller's transaction; its text is extracted after the commit."""
     title = _required_text(new.title, "title", 500)
-    kind = _required_text(new.kind or "document", "kind", 64)
+    kind = require_allowed_kind(rt, case, new.kind)
+    procedure = procedures.procedure_for_upload(session, actor, rt.registry, case, new.procedure_id)
     document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
-                        created_by=actor.principal.user_id, current_version=1)
+                        created_by=actor.principal.user_id, current_version=1,
+                        procedure_id=procedure.id if procedure is not None else None)
     session.add(document)
     session.flush()
     version = _add_version_row(rt, session, actor, document, 1, staged, blob)
     audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
-                 details={"title": title, "kind": kind, **_version_details(version, blob.created)})
+                 details={"title": title, "kind": kind, **_version_details(version, blob.created),
+                          **({"procedure": procedure.reference} if procedure is not None else {})})
     _extract_after_commit(rt, session, version)
     indexing.document_changed(session, document.id)
     return Ingested(document, version, not blob.created)
@@ -99,21 +114,60 @@ def stored_upload(rt: Runtime, upload: Upload) -> Iterator[tuple[Staged, BlobRef
         yield staged, store_staged(rt, staged)
 
 
-def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload) -> Ingested:
+def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload, *, guard: VersionGuard | None = None,
+                then: VersionStep | None = None) -> Ingested:
+    """The one path of every new version (API, web, CLI, check-in). `guard` adds a check of the caller's (run
+    with the others, before any byte is stored and again under the row lock); `then` runs after the version's
+    rows, in the same transaction (a check-in ends the check-out there)."""
     with rt.db.read() as session:  # fail fast, before any byte is stored
-        _require_versionable(rt, session, _document_for_change(session, actor, document_id))
+        document = versionable_document(rt, session, actor, document_id)
+        if guard is not None:
+            guard(document)
     with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
-            document = _document_for_change(session, actor, document_id, lock=True)
-            _require_versionable(rt, session, document)  # again under the lock: a decision may have come since
+            # Again under the lock: a decision or a check-out may have come since.
+            document = versionable_document(rt, session, actor, document_id, lock=True)
+            if guard is not None:
+                guard(document)
             number = document.current_version + 1
             version = _add_version_row(rt, session, actor, document, number, staged, blob)
             document.current_version = number
             audit.record(session, actor, "document.add_version", "document", document.id,
                          case_id=document.case_id, details=_version_details(version, blob.created))
+            if then is not None:
+                then(session, document, version)
             _extract_after_commit(rt, session, version)
             indexing.document_changed(session, document.id)
     return Ingested(document, version, not blob.created)
+
+
+def versionable_document(rt: Runtime, session: Session, actor: Actor, document_id: int, *,
+                         lock: bool = False) -> Document:
+    """The document, when `actor` may add a version to it now: they may change its case, the case is open, no
+    decided step has fixed its kind, and nobody else has it checked out (CheckedOut, 409, naming the holder)."""
+    document = _document_for_change(session, actor, document_id, lock=lock, registry=rt.registry)
+    _require_versionable(rt, session, document)
+    require_not_held_by_other(document, actor)
+    return document
+
+
+def allowed_kinds(rt: Runtime, case_type_key: str) -> tuple[DocumentKind, ...]:
+    """The kinds of document a case of this type takes: those its type declares, else the generic one."""
+    case_type = rt.registry.get(case_type_key)
+    return (case_type.document_kinds if case_type is not None else ()) or GENERIC_KINDS
+
+
+def require_allowed_kind(rt: Runtime, case: Case, kind: str | None) -> str:
+    """`kind` when the case's type declares it; else Invalid naming the field and the kinds it takes."""
+    kinds = allowed_kinds(rt, case.case_type)
+    key = (kind or "").strip()
+    if key not in {k.key for k in kinds}:
+        allowed = [k.key for k in kinds]
+        raise Invalid(f"kind: {key!r} is not a document kind of case type {case.case_type!r} "
+                      f"(allowed: {', '.join(allowed)})", field="kind", allowed=allowed,
+                      detail_de=f"Diese Art von Dokument ist für diese Akte nicht vorgesehen; möglich sind: "
+                                f"{', '.join(k.label_de for k in kinds)}")
+    return key
 
 
 def _extract_after_commit(rt: Runtime, session: Session, version: DocumentVersion) -> None:
@@ -123,43 +177,53 @@ def _extract_after_commit(rt: Runtime, session: Session, version: DocumentVersio
         after_commit(session, lambda: rt.jobs.extract_text(version_id))
 
 
-def get_document(session: Session, actor: Actor, document_id: int) -> Document:
-    document = session.get(Document, document_id)
-    require_view_case(actor.principal, document.case if document else None, "document")
-    assert document is not None
-    return document
+def get_document(session: Session, actor: Actor, document_id: int, *, registry: Registry) -> Document:
+    """A document the caller may see: its case visible, and not in a sub-file hidden from them."""
+    return require_view_document(session, actor.principal, registry, session.get(Document, document_id))
 
 
 def read_document(rt: Runtime, actor: Actor, document_id: int) -> Document:
     """A document with its versions (loaded with it), in a transaction of its own."""
     with rt.db.read() as session:
-        return get_document(session, actor, document_id)
+        return get_document(session, actor, document_id, registry=rt.registry)
+
+
+def _visible_case_documents(rt: Runtime, session: Session, actor: Actor, case_id: int) -> list[Document]:
+    case = require_view_case(actor.principal, session.get(Case, case_id))
+    hidden = hidden_subfiles(session, actor.principal, rt.registry)
+    return list(session.execute(select(Document).where(Document.case_id == case.id, visible_documents_filter(hidden))
+                                .order_by(Document.id)).scalars())
 
 
 def case_documents(rt: Runtime, actor: Actor, case_id: int) -> list[Document]:
     """The documents of a case the caller may see, oldest first."""
     with rt.db.read() as session:
-        case = require_view_case(actor.principal, session.get(Case, case_id))
-        return list(session.execute(select(Document).where(Document.case_id == case.id)
-                                    .order_by(Document.id)).scalars())
+        return _visible_case_documents(rt, session, actor, case_id)
 
 
 def case_files(rt: Runtime, actor: Actor, case_id: int) -> tuple[list[Document], dict[int, str]]:
-    """The documents of a case (oldest first, with all versions) and the user names of their uploaders."""
+    """The documents of a case (oldest first, with all versions) and the user names of their uploaders (and of
+    whoever has one checked out)."""
     with rt.db.read() as session:
-        case = require_view_case(actor.principal, session.get(Case, case_id))
-        docs = list(session.execute(select(Document).where(Document.case_id == case.id)
-                                    .order_by(Document.id)).scalars())
-        return docs, _usernames(session, {v.uploaded_by for d in docs for v in d.versions})
+        docs = _visible_case_documents(rt, session, actor, case_id)
+        return docs, _usernames(session, _people(docs))
 
 
 def recent_documents(rt: Runtime, actor: Actor, *, limit: int = 10) -> list[Document]:
     """The documents the caller filed last, in cases they may still see (the case list's visibility rule)."""
     with rt.db.read() as session:
+        hidden = hidden_subfiles(session, actor.principal, rt.registry)
         query = (select(Document).join(Case, Case.id == Document.case_id)
-                 .where(Document.created_by == actor.principal.user_id, visible_case_rows_filter(actor.principal))
+                 .where(Document.created_by == actor.principal.user_id, visible_case_rows_filter(actor.principal),
+                        visible_documents_filter(hidden))
                  .order_by(Document.created_at.desc(), Document.id.desc()).limit(limit))
         return list(session.execute(query).scalars())
+
+
+def _people(docs: list[Document]) -> set[int]:
+    """The users a list of documents names: their versions' uploaders and their check-outs' holders."""
+    return ({v.uploaded_by for d in docs for v in d.versions}
+            | {d.checked_out_by for d in docs if d.checked_out_by is not None})
 
 
 def _usernames(session: Session, ids: set[int]) -> dict[int, str]:
@@ -182,7 +246,7 @@ def open_content(rt: Runtime, actor: Actor, document_id: int,
                  version_number: int | None = None) -> tuple[DocumentVersion, BinaryIO]:
     """Audit the download, then hand out a stream of the stored bytes; the caller closes it."""
     with rt.db.write() as session:
-        document = get_document(session, actor, document_id)
+        document = get_document(session, actor, document_id, registry=rt.registry)
         version = version_of(document, version_number)
         number = version.number
         audit.record(session, actor, "document.download", "document", document.id, case_id=document.case_id,
@@ -267,11 +331,11 @@ def _open_case_for_change(session: Session, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def _document_for_change(session: Session, actor: Actor, document_id: int, lock: bool = False) -> Document:
-    document = session.get(Document, document_id, with_for_update=lock or None)
-    _open_case_for_change(session, actor, require_view_case(actor.principal, document.case if document else None,
-                                                            "document").id)
-    assert document is not None
+def _document_for_change(session: Session, actor: Actor, document_id: int, lock: bool = False, *,
+                         registry: Registry) -> Document:
+    document = require_view_document(session, actor.principal, registry,
+                                     session.get(Document, document_id, with_for_update=lock or None))
+    _open_case_for_change(session, actor, document.case_id)
     return document
 
 
@@ -302,14 +366,14 @@ def version_text(rt: Runtime, actor: Actor, document_id: int,
                  version_number: int | None = None) -> tuple[Document, DocumentVersion, str | None]:
     """The text extracted from the current (or the given) version, for a preview; None while there is none."""
     with rt.db.read() as session:
-        document = get_document(session, actor, document_id)
+        document = get_document(session, actor, document_id, registry=rt.registry)
         version = version_of(document, version_number)
         row = session.get(ExtractedText, version.id)
         return document, version, row.text if row is not None else None
 
 
 def document_with_uploaders(rt: Runtime, actor: Actor, document_id: int) -> tuple[Document, dict[int, str]]:
-    """A document with its versions and the user names of their uploaders."""
+    """A document with its versions and the user names of their uploaders (and of its check-out's holder)."""
     with rt.db.read() as session:
-        document = get_document(session, actor, document_id)
-        return document, _usernames(session, {v.uploaded_by for v in document.versions})
+        document = get_document(session, actor, document_id, registry=rt.registry)
+        return document, _usernames(session, _people([document]))

@@ -4,6 +4,13 @@ Payload per case: the original file of every version, case and document metadata
 and workflow history; plus a CSV listing of all cases and documents. The manifest holds the SHA-256 of every
 payload file (for stored files the hash recorded at upload, so a corrupt blob makes the bag fail validation, as it
 should); the export itself is audited with the package's own SHA-256 once the last byte has gone out.
+
+Every member is stored (no compression) and has a known size before the first byte goes out: stored files their
+recorded size, the generated members (metadata, listing, manifests) are built up front as bytes. So the package's
+exact length is known in advance (a download can send Content-Length and show its progress), while the files
+themselves are still read chunk by chunk as they stream. A stored file whose length no longer matches its record
+breaks the stream off (zipstream raises): the package would not be what its length announced, and the export
+stays without a checksum.
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import select
 from zipstream import ZipStream
@@ -22,10 +29,11 @@ from zipstream import ZipStream
 from eakte import __version__
 from eakte.clock import office_today, utcnow
 from eakte.errors import Invalid, NotFound
-from eakte.models import AuditEvent, Case, Document, WorkflowEvent, WorkflowInstance
+from eakte.models import AuditEvent, Case, Document, Procedure, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
-from eakte.services import audit, search
-from eakte.services.access import Actor, can_export_cases, require_case_exporter, require_view_case
+from eakte.services import audit, procedures, search
+from eakte.services.access import (Actor, can_export_cases, can_see_procedure, hidden_subfiles,
+                                   require_case_exporter, require_view_case)
 from search import Filters
 from workflows.spreadsheet import SafeCsvWriter
 
@@ -62,8 +70,18 @@ def select_cases(rt: Runtime, actor: Actor, selection: ExportSelection) -> list[
     return sorted(ids)
 
 
-def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Iterator[bytes]]:
-    """(file name, byte stream) of the bag; the audit event is written when the stream is complete."""
+@dataclass(frozen=True)
+class BagStream:
+    """A bag ready to stream: its name (the receipt's key), its file name, its exact length and its bytes."""
+
+    name: str
+    filename: str
+    size: int
+    chunks: Iterator[bytes]
+
+
+def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> BagStream:
+    """The bag of these cases; the audit event with its SHA-256 is written when the stream is complete."""
     name = f"eakte-export-{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with rt.db.write() as session:
         audit.record(session, actor, "export.start", "export", name, details={"cases": case_ids})
@@ -71,21 +89,25 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
         for case_id in case_ids:
             audit.record(session, actor, "case.export", "case", case_id, case_id=case_id,
                          details={"export": name, "cases_in_export": len(case_ids)})
-    zs = ZipStream(sized=False)
+    # Sized: stored members of known sizes only, so len(zs) is the exact length before the first byte.
+    zs = ZipStream(sized=True)
     manifest: list[tuple[str, str]] = []
 
-    def add(data: bytes | Iterable[bytes], path: str, sha256: str | None = None) -> None:
+    def add(data: bytes | _Blob, path: str, sha256: str | None = None) -> None:
         if isinstance(data, bytes):
-            sha256 = hashlib.sha256(data).hexdigest()
-        manifest.append((sha256 or "", path))
-        zs.add(data, f"{name}/{path}")
+            manifest.append((hashlib.sha256(data).hexdigest(), path))
+            zs.add(data, f"{name}/{path}")
+        else:
+            manifest.append((sha256 or "", path))
+            # The size recorded at upload; without it a sized ZipStream would read the file into memory.
+            zs.add(_blob_chunks(rt, data.key), f"{name}/{path}", size=data.size)
 
     listing = io.StringIO()
     writer = SafeCsvWriter(listing, delimiter=";")  # titles and file names are user input: no formulas
     writer.writerow(["Aktenzeichen", "Betreff", "Aktentyp", "Organisationseinheit", "Status", "Dokument",
                      "Version", "Dateiname", "MIME-Typ", "Größe", "SHA-256", "Pfad"])
     for case_id in case_ids:
-        for path, data, sha in _case_files(rt, case_id, writer):
+        for path, data, sha in _case_files(rt, actor, case_id, writer):
             add(data, path, sha)
     add(listing.getvalue().encode("utf-8-sig"), "data/cases.csv")
     manifest_text = "".join(f"{sha}  {path}\n" for sha, path in manifest).encode()
@@ -102,7 +124,11 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
     zs.add("".join(f"{hashlib.sha256(d).hexdigest()}  {p}\n" for p, d in tags.items()).encode(),
            f"{name}/tagmanifest-sha256.txt")
 
+    expected = len(zs)
+
     def body() -> Iterator[bytes]:
+        # Hashed as the bytes pass: the package is never held whole. A client that stops reading closes this
+        # generator at a yield, so an interrupted export is never recorded as complete.
         digest, size = hashlib.sha256(), 0
         for chunk in zs:
             digest.update(chunk)
@@ -113,7 +139,7 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> tuple[str, Ite
                          details={"cases": case_ids, "files": len(manifest), "size": size,
                                   "sha256": digest.hexdigest()})
 
-    return f"{name}.zip", body()
+    return BagStream(name, f"{name}.zip", expected, body())
 
 
 @dataclass(frozen=True)
@@ -167,15 +193,37 @@ def _receipts(session: Any, starts: list[AuditEvent]) -> list[ExportReceipt]:
     return out
 
 
-def _case_files(rt: Runtime, case_id: int, listing: Any) -> Iterator[tuple[str, bytes | Iterable[bytes], str | None]]:
+@dataclass(frozen=True)
+class _Blob:
+    """A stored file to stream into the bag: read only when its turn comes, its size known before."""
+
+    key: str
+    size: int
+
+
+def _case_files(rt: Runtime, actor: Actor, case_id: int,
+                listing: Any) -> Iterator[tuple[str, bytes | _Blob, str | None]]:
     with rt.db.read() as session:
         case = session.get(Case, case_id)
         assert case is not None
         base = f"data/{_safe(case.reference)}"
-        documents = list(session.execute(select(Document).where(Document.case_id == case.id)
-                                         .order_by(Document.id)).scalars())
-        events = list(session.execute(select(AuditEvent).where(AuditEvent.case_id == case.id)
-                                      .order_by(AuditEvent.id)).scalars())
+        # The tree as the exporter may see it: sub-files hidden from them (access.hidden_subfiles) are left out,
+        # with their documents and the audit events about those (the trail's hash chain shows the gaps).
+        hidden = hidden_subfiles(session, actor.principal, rt.registry)
+        procs = {p.id: p for p in session.execute(select(Procedure).where(
+            Procedure.case_id == case.id).order_by(Procedure.number)).scalars()}
+        shown = {i: p for i, p in procs.items() if can_see_procedure(hidden, case, p)}
+        all_docs = list(session.execute(select(Document).where(Document.case_id == case.id)
+                                        .order_by(Document.id)).scalars())
+        documents = [d for d in all_docs if d.procedure_id is None or d.procedure_id in shown]
+        # The same objects the case's trail hides from the exporter (the sub-files, their documents, follow-ups).
+        left_out = set(procedures.hidden_objects(session, actor, rt.registry, case.id))
+        events = [e for e in session.execute(select(AuditEvent).where(AuditEvent.case_id == case.id)
+                                             .order_by(AuditEvent.id)).scalars()
+                  if (e.object_type, str(e.object_id)) not in left_out]
+
+        def folder(d: Document) -> str:
+            return base if d.procedure_id is None else f"{base}/{_procedure_folder(shown[d.procedure_id])}"
         instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)).scalar()
         history = list(session.execute(select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
                                        .order_by(WorkflowEvent.id)).scalars()) if instance else []
@@ -184,13 +232,21 @@ def _case_files(rt: Runtime, case_id: int, listing: Any) -> Iterator[tuple[str, 
                      "file_plan_title": case.file_plan_node.title,
                      "retention_years": case.file_plan_node.retention_years,
                      "disposal": case.file_plan_node.disposal, "status": case.status,
+                     # xdomea Vertraulichkeitsstufe: the configured key and its code (the code list's version
+                     # is the one configured for the archive's xdomea version)
+                     "confidentiality": case.confidentiality,
+                     "confidentiality_xdomea_code": actor.principal.confidentiality.effective(
+                         case.confidentiality).xdomea_code,
                      "created_at": case.created_at, "closed_at": case.closed_at, "metadata": case.metadata_,
+                     "procedures": [_procedure_json(p, base) for p in shown.values()],
                      "documents": [{"id": d.id, "title": d.title, "kind": d.kind, "document_date": d.document_date,
                                     "current_version": d.current_version,
+                                    "procedure": _procedure_json(shown[d.procedure_id], base)
+                                    if d.procedure_id is not None else None,
                                     "versions": [{"number": v.number, "filename": v.filename, "sha256": v.sha256,
                                                   "size": v.size, "mime_type": v.mime_type,
                                                   "uploaded_at": v.uploaded_at, "uploaded_by": v.uploaded_by,
-                                                  "path": _version_path(base, d.id, v.number, v.filename)}
+                                                  "path": _version_path(folder(d), d.id, v.number, v.filename)}
                                                  for v in d.versions]} for d in documents]}
         audit_json = [{"id": e.id, "occurred_at": e.occurred_at, "actor": e.actor, "action": e.action,
                        "object_type": e.object_type, "object_id": e.object_id, "details": e.details,
@@ -198,21 +254,33 @@ def _case_files(rt: Runtime, case_id: int, listing: Any) -> Iterator[tuple[str, 
         workflow_json = {"status": instance.status if instance else None,
                          "history": [{"at": e.at, "action": e.action, "step": e.step, "actor": e.actor,
                                       "decision": e.decision, "comment": e.comment} for e in history]}
-        versions = [(d, v) for d in documents for v in d.versions]
+        versions = [(d, v, folder(d)) for d in documents for v in d.versions]
     yield f"{base}/case.json", _json(case_json), None
     yield f"{base}/audit.json", _json(audit_json), None
     yield f"{base}/workflow.json", _json(workflow_json), None
-    for document, version in versions:
-        path = _version_path(base, document.id, version.number, version.filename)
+    for document, version, where in versions:
+        path = _version_path(where, document.id, version.number, version.filename)
         listing.writerow([case.reference, case.title, case.case_type, case.unit.code, case.status, document.title,
                           version.number, version.filename, version.mime_type, version.size, version.sha256, path])
-        yield path, _blob_chunks(rt, version.blob_key), version.sha256
+        yield path, _Blob(version.blob_key, version.size), version.sha256
 
 
 def _blob_chunks(rt: Runtime, key: str) -> Iterator[bytes]:
     with rt.blobs.open(key) as stream:
         while block := stream.read(CHUNK):
             yield block
+
+
+def _procedure_folder(procedure: Procedure) -> str:
+    """A procedure's folder beside the case's own documents: its number (sorting as the tree does) and title."""
+    return _safe(f"{procedure.number:03d} {procedure.title}")
+
+
+def _procedure_json(procedure: Procedure, base: str) -> dict[str, Any]:
+    return {"id": procedure.id, "number": procedure.number, "reference": procedure.reference,
+            "kind": procedure.kind, "subfile": procedure.subfile, "title": procedure.title,
+            "status": procedure.status, "created_at": procedure.created_at, "closed_at": procedure.closed_at,
+            "path": f"{base}/{_procedure_folder(procedure)}"}
 
 
 def _version_path(base: str, document_id: int, number: int, filename: str) -> str:

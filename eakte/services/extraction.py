@@ -9,9 +9,12 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from eakte.clock import utcnow
+from eakte.db import after_commit
+from eakte.errors import Conflict, NotFound
 from eakte.models import DocumentVersion, ExtractedText
 from eakte.runtime import Runtime
-from eakte.services import indexing
+from eakte.services import audit, indexing
+from eakte.services.access import Actor, require_admin
 
 STALE_AFTER = dt.timedelta(minutes=10)
 
@@ -37,6 +40,24 @@ def extract_version(rt: Runtime, version_id: int) -> str:
             session.add(ExtractedText(version_id=version_id, text=result.text))
             indexing.document_changed(session, document_id)
     return result.status
+
+
+def retry_failed(rt: Runtime, actor: Actor, version_id: int) -> None:
+    """An admin's retry of a failed extraction (the cause may be gone: a timeout under load, a fixed
+    extractor): pending again, audited, and enqueued after the commit. Conflict unless it had failed."""
+    require_admin(actor.principal)
+    with rt.db.write() as session:
+        version = session.get(DocumentVersion, version_id)
+        if version is None:
+            raise NotFound("No document version with this id", detail_de="Nicht gefunden")
+        if version.text_status != "failed":
+            raise Conflict(f"the text extraction of version {version_id} has not failed ({version.text_status})",
+                           detail_de="Die Texterkennung dieser Version ist nicht fehlgeschlagen")
+        audit.record(session, actor, "document.extraction_retry", "document", version.document_id,
+                     case_id=version.document.case_id,
+                     details={"version": version.number, "version_id": version.id, "error": version.text_error})
+        version.text_status, version.text_error = "pending", None
+        after_commit(session, lambda: rt.jobs.extract_text(version_id))
 
 
 def requeue_stale(rt: Runtime) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from eakte.clock import OFFICE_TZ, office_today, utcnow
+from eakte.config import ConfidentialitySettings
 from eakte.errors import Conflict, Invalid, NotFound, Unauthorized
 from eakte.models import ApiToken, AuditEvent, Membership, Unit, User, WebSession
 from eakte.runtime import Runtime
@@ -115,7 +116,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(session: Session, username: str, password: str, restricted_types: frozenset[str]) -> Principal:
+def check_password(session: Session, username: str, password: str, restricted_types: frozenset[str],
+                   confidentiality: ConfidentialitySettings | None = None) -> Principal:
     user = session.execute(select(User).where(User.username == username)).scalar()
     try:
         if user is None or not user.is_active or not user.password_hash:
@@ -123,7 +125,7 @@ def check_password(session: Session, username: str, password: str, restricted_ty
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong user name or password", detail_de="Benutzername oder Passwort falsch") from None
-    return load_principal(session, user, restricted_types)
+    return load_principal(session, user, restricted_types, confidentiality)
 
 
 def issue_token(session: Session, actor: Actor, user: User, name: str = "",
@@ -139,13 +141,14 @@ def issue_token(session: Session, actor: Actor, user: User, name: str = "",
     return secret
 
 
-def principal_for_token(session: Session, secret: str, restricted_types: frozenset[str]) -> Principal:
+def principal_for_token(session: Session, secret: str, restricted_types: frozenset[str],
+                        confidentiality: ConfidentialitySettings | None = None) -> Principal:
     token = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret))).scalar()
     now = utcnow()
     if (token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now)
             or not token.user.is_active):
         raise Unauthorized("invalid or revoked API token", detail_de="API-Token ungültig oder widerrufen")
-    return load_principal(session, token.user, restricted_types)
+    return load_principal(session, token.user, restricted_types, confidentiality)
 
 
 # --- people leaving: deactivation, token revocation, role removal (admins only) ------------------------------
@@ -247,7 +250,7 @@ def whoami(rt: Runtime, principal: Principal) -> tuple[User, dict[int, Unit]]:
 def authenticate(rt: Runtime, secret: str) -> Principal:
     """The principal an API token stands for, read in a transaction of its own (raises Unauthorized)."""
     with rt.db.read() as session:
-        return principal_for_token(session, secret, rt.registry.restricted_types)
+        return principal_for_token(session, secret, rt.registry.restricted_types, rt.settings.confidentiality)
 
 
 # --- one's own account: password and personal API tokens ------------------------------------------------------
@@ -292,17 +295,22 @@ def change_password(rt: Runtime, actor: Actor, current_password: str, new_passwo
         except Invalid as exc:
             raise Invalid(exc.detail, detail_de=exc.detail_de, field="new_password") from None
         user.must_change_password = False  # a one-time password an admin set is replaced now
-        # Stored as SHA-256 of the secret, like tokens (eakte.services.logins).
-        kept = _token_hash(keep_session) if keep_session else ""
-        others = session.execute(select(WebSession).where(
-            WebSession.user_id == user.id, WebSession.ended_at.is_(None),
-            WebSession.secret_hash != kept)).scalars().all()
-        now = utcnow()
-        for row in others:
-            row.ended_at = now
-        audit.record(session, actor, "user.password_change", "user", user.id,
-                     details={"sessions_ended": [row.id for row in others]})
-        return len(others)
+        ended = _end_sessions(session, user.id, keep=keep_session)
+        audit.record(session, actor, "user.password_change", "user", user.id, details={"sessions_ended": ended})
+        return len(ended)
+
+
+def _end_sessions(session: Session, user_id: int, *, keep: str | None = None) -> list[int]:
+    """Ends the user's open browser sessions but the one whose secret is `keep`; the ids of those ended."""
+    # Stored as SHA-256 of the secret, like tokens (eakte.services.logins).
+    kept = _token_hash(keep) if keep else ""
+    rows = session.execute(select(WebSession).where(
+        WebSession.user_id == user_id, WebSession.ended_at.is_(None),
+        WebSession.secret_hash != kept)).scalars().all()
+    now = utcnow()
+    for row in rows:
+        row.ended_at = now
+    return [row.id for row in rows]
 
 
 def token_expiry(expires_on: dt.date) -> dt.datetime:
@@ -516,13 +524,16 @@ def revoke_token(rt: Runtime, actor: Actor, username: str, token_id: int) -> boo
 
 
 def reset_password(rt: Runtime, actor: Actor, username: str, password: str) -> None:
-    """The admin sets a one-time password; the user must choose their own at the next login."""
+    """The admin sets a one-time password; the user must choose their own at the next login. Every browser
+    session of the user ends: a reset usually means the old password (or a session) is in the wrong hands."""
     require_admin(actor.principal)
     with rt.db.write() as session:
         user = user_by_name(session, username)
         user.password_hash = hash_password(password)
         user.must_change_password = True
-        audit.record(session, actor, "user.password_reset", "user", user.id, details={"username": user.username})
+        ended = _end_sessions(session, user.id)
+        audit.record(session, actor, "user.password_reset", "user", user.id,
+                     details={"username": user.username, "sessions_ended": ended})
 
 
 

@@ -3,12 +3,12 @@ in batches by a job; a full rebuild in bounded memory; a check that compares ind
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
-from eakte.models import Document, DocumentVersion, ExtractedText, SearchOutbox
+from eakte.models import Case, Document, DocumentVersion, ExtractedText, Note, Procedure, SearchOutbox
 from eakte.runtime import Runtime
 from search import IndexedDocument
 
@@ -22,6 +22,37 @@ def document_changed(session: Session, document_id: int) -> None:
 
 def case_changed(session: Session, case_id: int) -> None:
     session.add(SearchOutbox(case_id=case_id))
+    session.info[SEARCH_DIRTY] = True
+
+
+# A note (Vermerk) is an index entry of its own, found and filtered by its case's fields like a document. Its key
+# in the index (and in the outbox's document_id) is minus its id: the index's one key space holds both, and no
+# document id is ever negative.
+def note_key(note_id: int) -> int:
+    return -note_id
+
+
+def note_id_of(key: int) -> int | None:
+    """The note an index key names, or None for a document's key."""
+    return -key if key < 0 else None
+
+
+def procedure_changed(session: Session, procedure_id: int) -> None:
+    """The procedure's reference or title changed: its documents' and notes' entries carry them."""
+    for document_id in session.execute(select(Document.id).where(Document.procedure_id == procedure_id)).scalars():
+        document_changed(session, document_id)
+    for note_id in session.execute(select(Note.id).where(Note.procedure_id == procedure_id)).scalars():
+        note_changed(session, note_id)
+
+
+def entry_name(key: int) -> str:
+    """An index key as people read it: "document 12", "note 3"."""
+    note_id = note_id_of(key)
+    return f"note {note_id}" if note_id is not None else f"document {key}"
+
+
+def note_changed(session: Session, note_id: int) -> None:
+    session.add(SearchOutbox(document_id=note_key(note_id)))
     session.info[SEARCH_DIRTY] = True
 
 
@@ -63,7 +94,9 @@ def _drain_batch(rt: Runtime, size: int, upto: int) -> int:
         case_ids = {r.case_id for r in rows if r.case_id is not None}
         if case_ids:
             doc_ids |= set(session.execute(select(Document.id).where(Document.case_id.in_(case_ids))).scalars())
-        docs = list(indexed_documents(session, sorted(doc_ids)))
+            doc_ids |= {note_key(n) for n in session.execute(select(Note.id).where(Note.case_id.in_(case_ids)))
+                        .scalars()}
+        docs = list(indexed_entries(session, sorted(doc_ids)))
         try:
             rt.search_index.index(docs)
             gone = doc_ids - {d.document_id for d in docs}
@@ -94,19 +127,68 @@ def indexed_documents(session: Session, document_ids: Iterable[int]) -> Iterator
     if not ids:
         return
     rows = session.execute(
-        select(Document, DocumentVersion, ExtractedText.text)
+        select(Document, DocumentVersion, ExtractedText.text, Procedure)
         .join(DocumentVersion, (DocumentVersion.document_id == Document.id)
               & (DocumentVersion.number == Document.current_version))
         .outerjoin(ExtractedText, ExtractedText.version_id == DocumentVersion.id)
+        .outerjoin(Procedure, Procedure.id == Document.procedure_id)
+        # Procedure.case is eagerly joined with an INNER join, which would drop every row without a procedure.
+        .options(lazyload(Procedure.case))
         .where(Document.id.in_(ids))).all()
-    for document, version, text in rows:
-        case = document.case
+    for document, version, text, procedure in rows:
         yield IndexedDocument(
-            document_id=document.id, case_id=case.id, reference=case.reference, case_title=case.title,
-            case_type=case.case_type, unit=case.unit.code, file_plan_code=case.file_plan_node.code,
-            status=case.status, title=document.title, kind=document.kind, mime_type=version.mime_type,
-            text=text or "", document_date=document.document_date, created_at=document.created_at,
-            metadata={k: _as_text(v) for k, v in case.metadata_.items() if k != "checks"})
+            document_id=document.id, **_case_fields(document.case), title=document.title, kind=document.kind,
+            mime_type=version.mime_type, text=text or "", document_date=document.document_date,
+            created_at=document.created_at, **procedure_fields(document.case, procedure))
+
+
+def procedure_fields(case: Case, procedure: Procedure | None) -> dict[str, str]:
+    """The fields of an index entry from its procedure/sub-file: found by its reference and title; a sub-file's
+    entries carry `<case type>/<key>`, which the access filter hides from whoever may not see that sub-file."""
+    if procedure is None:
+        return {}
+    return {"procedure": procedure.reference, "procedure_title": procedure.title,
+            "subfile": f"{case.case_type}/{procedure.subfile}" if procedure.subfile else ""}
+
+
+def _case_fields(case: Case) -> dict[str, Any]:
+    """The fields of an index entry that come from its case: documents and notes are found, faceted and access-
+    filtered by the same ones."""
+    return {"case_id": case.id, "reference": case.reference, "case_title": case.title, "case_type": case.case_type,
+            "unit": case.unit.code, "file_plan_code": case.file_plan_node.code, "status": case.status,
+            "metadata": {k: _as_text(v) for k, v in case.metadata_.items() if k != "checks"}}
+
+
+NOTE_KIND = "note"  # the index entry's kind (facet and `kind:note`)
+
+
+def indexed_notes(session: Session, note_ids: Iterable[int]) -> Iterator[IndexedDocument]:
+    """The index's view of notes (keyed by `note_key`): the note's text plus its case's and procedure's fields
+    (a note in a sub-file is hidden from whoever may not see the sub-file, as its documents are)."""
+    ids = list(note_ids)
+    if not ids:
+        return
+    for note, case, procedure in session.execute(
+            select(Note, Case, Procedure).join(Case, Case.id == Note.case_id)
+            .outerjoin(Procedure, Procedure.id == Note.procedure_id).options(lazyload(Procedure.case))
+            .where(Note.id.in_(ids))).all():
+        yield IndexedDocument(
+            document_id=note_key(note.id), **_case_fields(case), title="", kind=NOTE_KIND, mime_type="text/plain",
+            text=note.text, document_date=note.noted_on, created_at=note.created_at,
+            **procedure_fields(case, procedure))
+
+
+def indexed_entries(session: Session, keys: Iterable[int]) -> Iterator[IndexedDocument]:
+    """Documents and notes by their index keys."""
+    keys = list(keys)
+    yield from indexed_documents(session, [k for k in keys if k > 0])
+    yield from indexed_notes(session, [n for k in keys if (n := note_id_of(k)) is not None])
+
+
+def _stored_keys(session: Session) -> set[int]:
+    """Every key the index should hold: documents' ids and notes' keys."""
+    return set(session.execute(select(Document.id)).scalars()) | {
+        note_key(n) for n in session.execute(select(Note.id)).scalars()}
 
 
 def _as_text(value: object) -> str:
@@ -127,20 +209,24 @@ def reindex(rt: Runtime, chunk: int = REINDEX_CHUNK, progress: Callable[[int], N
 
     Every document is written again (an upsert), then what the index holds beyond the database is removed: the
     index is never empty meanwhile, so searches go on finding everything during a rebuild."""
-    done, last_id = 0, 0
-    while True:
-        with rt.db.read() as session:
-            ids = list(session.execute(select(Document.id).where(Document.id > last_id).order_by(Document.id)
-                                       .limit(chunk)).scalars())
-            if not ids:
-                break
-            rt.search_index.index(list(indexed_documents(session, ids)))
-        last_id = ids[-1]
-        done += len(ids)
-        if progress:
-            progress(len(ids))
+    done = 0
+    sources: tuple[tuple[type[Document] | type[Note], Callable[[Session, list[int]], Iterator[IndexedDocument]]],
+                   ...] = ((Document, indexed_documents), (Note, indexed_notes))
+    for model, entries in sources:
+        last_id = 0
+        while True:
+            with rt.db.read() as session:
+                ids = list(session.execute(select(model.id).where(model.id > last_id).order_by(model.id)
+                                           .limit(chunk)).scalars())
+                if not ids:
+                    break
+                rt.search_index.index(list(entries(session, ids)))
+            last_id = ids[-1]
+            done += len(ids)
+            if progress:
+                progress(len(ids))
     with rt.db.read() as session:
-        stored = set(session.execute(select(Document.id)).scalars())
+        stored = _stored_keys(session)
     stale = sorted(set(rt.search_index.document_ids()) - stored)
     if stale:
         rt.search_index.delete(stale)
@@ -163,7 +249,7 @@ class CheckReport:
 def check(rt: Runtime) -> CheckReport:
     indexed = set(rt.search_index.document_ids())
     with rt.db.read() as session:
-        stored = set(session.execute(select(Document.id)).scalars())
+        stored = _stored_keys(session)
         pending = session.execute(select(func.count()).select_from(SearchOutbox)).scalar_one()
     return CheckReport(len(stored), len(indexed), sorted(stored - indexed), sorted(indexed - stored), pending)
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from eakte.errors import Forbidden
 from eakte.models import Unit
 from eakte.runtime import Runtime
-from eakte.services import identity, workflow
+from eakte.services import followups, identity, workflow
 from eakte.services.access import Actor, require_create_in_unit
 
 
@@ -26,12 +26,13 @@ class Me:
     roles: tuple[RoleInUnit, ...]
     is_admin: bool
     is_auditor: bool
-    open_tasks: int
+    open_tasks: int  # workflow tasks and due follow-ups: what waits in the Postkorb
     may_take_in_invoices: bool
 
 
-def me(rt: Runtime, actor: Actor, *, open_tasks: int | None = None) -> Me:
-    """`open_tasks`: the caller's open task count where the page has already read it."""
+def me(rt: Runtime, actor: Actor, *, open_tasks: int | None = None, due_followups: int | None = None) -> Me:
+    """`open_tasks`: the caller's open workflow task count, `due_followups` their due follow-ups, where the page
+    has already read them."""
     p = actor.principal
     user, units = identity.whoami(rt, p)
     roles = tuple(RoleInUnit(units[uid].code, units[uid].name, role)
@@ -39,8 +40,10 @@ def me(rt: Runtime, actor: Actor, *, open_tasks: int | None = None) -> Me:
                                         else "") if uid in units for role in sorted(rs))
     if open_tasks is None:
         _, open_tasks, _ = workflow.inbox_page(rt, actor, workflow.InboxFilter(), offset=0, limit=0)
-    return Me(user.username, user.display_name or user.username, roles, p.is_admin, p.is_auditor, open_tasks,
-              may_take_in_invoices(rt, actor))
+    if due_followups is None:
+        due_followups = followups.due_count(rt, actor)
+    return Me(user.username, user.display_name or user.username, roles, p.is_admin, p.is_auditor,
+              open_tasks + due_followups, may_take_in_invoices(rt, actor))
 
 
 def may_take_in_invoices(rt: Runtime, actor: Actor) -> bool:

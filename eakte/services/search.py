@@ -2,6 +2,7 @@
 handed to the index as part of the query itself."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass
 from typing import Iterator, Literal
@@ -10,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.errors import EakteError
-from eakte.models import Document, Unit
+from eakte.models import Case, Document, Note, Unit
 from eakte.runtime import Runtime
-from eakte.services.access import Actor, Principal, participating_cases
+from eakte.services import indexing
+from eakte.services.access import Actor, Principal, hidden_subfiles, level_hidden_cases, participating_cases
 from search import AccessFilter, Filters, Page, QueryError, SearchRequest
 from search.query import parse
+from workflows.registry import Registry
 from workflows.spreadsheet import SafeCsvWriter
 
 
@@ -24,27 +27,43 @@ class BadQuery(EakteError):
     title_de = "Suchanfrage fehlerhaft"
 
 
-def access_filter(session: Session, p: Principal) -> AccessFilter:
+def access_filter(session: Session, p: Principal, *, registry: Registry) -> AccessFilter:
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
+    hidden = frozenset(f"{t}/{k}" for t, k in hidden_subfiles(session, p, registry))  # as indexing writes them
     own = frozenset(codes[u] for u in p.roles_by_unit if u in codes)
     cases_query = participating_cases(p)  # the same rule as opening a case: a task or an escalation brought it
     participating = frozenset(session.execute(cases_query.distinct()).scalars()) if cases_query is not None \
         else frozenset()
+    above = level_hidden_cases(p)  # cases the above would show but their confidentiality level hides
     return AccessFilter(all_units=p.is_admin or p.is_auditor, units=own, case_ids=participating,
-                        restricted_types=frozenset() if p.is_admin else p.restricted_types, restricted_units=own)
+                        restricted_types=frozenset() if p.is_admin else p.restricted_types, restricted_units=own,
+                        hidden_subfiles=hidden,
+                        hidden_case_ids=frozenset(session.execute(above).scalars()) if above is not None
+                        else frozenset())
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    document_id: int
+    document_id: int | None  # None: the hit is a note (Vermerk), `note_id`
     case_id: int
     reference: str
     case_title: str
     case_type: str
-    title: str
-    kind: str
+    title: str  # a note's: the start of its first line
+    kind: str  # a note's: "note"
     score: float
     snippet: str
+    note_id: int | None = None
+    noted_on: dt.date | None = None
+    confidentiality: str = "open"  # the case's level, for its badge
+
+
+NOTE_TITLE_CHARS = 80
+
+
+def _note_title(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= NOTE_TITLE_CHARS else first[:NOTE_TITLE_CHARS - 1].rstrip() + "…"
 
 
 def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal["relevance", "date"] = "relevance",
@@ -54,13 +73,25 @@ def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal
     except QueryError as exc:
         raise BadQuery(exc.message, detail_de=exc.message_de, position=exc.position) from None
     with rt.db.read() as session:
-        access = access_filter(session, actor.principal)
+        access = access_filter(session, actor.principal, registry=rt.registry)
         page = rt.search_index.search(SearchRequest(query, access, filters, sort, offset, limit))
         docs = {d.id: d for d in session.execute(select(Document).where(
-            Document.id.in_([h.document_id for h in page.hits]))).scalars()}
-        hits = [SearchHit(h.document_id, h.case_id, d.case.reference, d.case.title, d.case.case_type, d.title, d.kind,
-                          h.score, h.snippet)
-                for h in page.hits if (d := docs.get(h.document_id)) is not None]
+            Document.id.in_([h.document_id for h in page.hits if h.document_id > 0]))).scalars()}
+        note_ids = [n for h in page.hits if (n := indexing.note_id_of(h.document_id)) is not None]
+        notes = {n.id: (n, c) for n, c in session.execute(
+            select(Note, Case).join(Case, Case.id == Note.case_id).where(Note.id.in_(note_ids)))} if note_ids else {}
+        hits: list[SearchHit] = []
+        for h in page.hits:
+            if (d := docs.get(h.document_id)) is not None:
+                hits.append(SearchHit(h.document_id, h.case_id, d.case.reference, d.case.title, d.case.case_type,
+                                      d.title, d.kind, h.score, h.snippet,
+                                      confidentiality=d.case.confidentiality))
+            elif (found := notes.get(indexing.note_id_of(h.document_id) or 0)) is not None:
+                note, case = found
+                hits.append(SearchHit(None, h.case_id, case.reference, case.title, case.case_type,
+                                      _note_title(note.text), indexing.NOTE_KIND, h.score, h.snippet,
+                                      note_id=note.id, noted_on=note.noted_on,
+                                      confidentiality=case.confidentiality))
     return hits, page
 
 

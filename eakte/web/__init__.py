@@ -15,4 +15,5 @@ def init_web(app: Flask, token_authenticated: tuple[Blueprint, ...] = ()) -> Non
     i18n.init_i18n(app)
     auth.init_auth(app)
     register_pages(app)
+    auth.limit_password_checks(app)
     api_docs.init_api_docs(app)

@@ -114,6 +114,37 @@ def _username_key() -> str:
     return "login-user:" + (request.form.get("username") or "").strip().lower()
 
 
+def _wrong_current_password(response: Response) -> bool:
+    return bool(g.get("wrong_current_password"))
+
+
+def _signed_in_user_key() -> str:
+    principal = current_principal()
+    return f"password-user:{principal.user_id if principal else '-'}"
+
+
+def _limit_failures(app: Flask, endpoint: str, user_key: Callable[[], str],
+                    failed: Callable[[Response], bool]) -> None:
+    """Only failed attempts count, per user and per client address; when either is used up, even the right
+    password waits until the window has passed (the limits of failed logins)."""
+    limiter: Limiter = app.extensions["eakte_limiter"]
+    web = app.extensions["eakte"].settings.web
+    limited = limiter.limit(web.login_limit_per_user, key_func=user_key, methods=["POST"], deduct_when=failed,
+                            per_method=True)(app.view_functions[endpoint])
+    limited = limiter.limit(web.login_limit_per_address, methods=["POST"], deduct_when=failed,
+                            per_method=True)(limited)
+    # The limiter checks decorated limits inside its wrapper: the blueprint holds the bare view, so the
+    # application must serve the wrapped one (otherwise no limit ever applies).
+    app.view_functions[endpoint] = limited
+
+
+def limit_password_checks(app: Flask) -> None:
+    """The current password asked for when changing it is limited like a login: a session left open must not
+    become a way to guess it. Called once the change-password page is registered."""
+    if PASSWORD_CHANGE_ENDPOINT in app.view_functions:
+        _limit_failures(app, PASSWORD_CHANGE_ENDPOINT, _signed_in_user_key, _wrong_current_password)
+
+
 def init_auth(app: Flask) -> None:
     rt: Runtime = app.extensions["eakte"]
     web = rt.settings.web
@@ -122,18 +153,10 @@ def init_auth(app: Flask) -> None:
     # One limiter per application: its counters (in memory in the embedded default) belong to this app.
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[])
     app.extensions["eakte_limiter"] = limiter
-    # Only failed attempts count, per user name and per client address; when either is used up, even the right
-    # password waits until the window has passed.
-    limited = limiter.limit(web.login_limit_per_user, key_func=_username_key, methods=["POST"],
-                            deduct_when=_failed_login, per_method=True)(login)
-    limited = limiter.limit(web.login_limit_per_address, methods=["POST"], deduct_when=_failed_login,
-                            per_method=True)(limited)
     app.before_request(_load_signed_in_user)
     app.before_request(_hold_until_password_changed)
     app.register_blueprint(bp)
-    # The limiter checks decorated limits inside its wrapper: the blueprint holds the bare view, so the
-    # application must serve the wrapped one (otherwise no limit ever applies).
-    app.view_functions["auth.login"] = limited
+    _limit_failures(app, "auth.login", _username_key, _failed_login)
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded) -> tuple[str, int]:

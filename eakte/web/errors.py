@@ -5,6 +5,8 @@ from flask import Response, g, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import get_locale
 
+from eakte.errors import EakteError
+
 _TITLES = {
     400: lambda: _("Die Anfrage konnte nicht bearbeitet werden"),
     401: lambda: _("Bitte melden Sie sich an"),
@@ -40,3 +42,8 @@ def error_page(status: int, detail: str | None = None, detail_de: str | None = N
     except Exception:  # noqa: BLE001 - the error page itself must never fail: fall back to plain text
         body = f"{status} {title}"
     return make_response(body, status)
+
+
+def error_message(exc: EakteError) -> str:
+    """A service's refusal in the user's language, to show at the form field it concerns."""
+    return exc.detail_de if str(get_locale() or "de") == "de" and exc.detail_de else exc.detail

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from babel import numbers as babel_numbers
 from flask import Flask, g, session
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale
 
@@ -108,13 +109,17 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def fmt_money(value: Any, currency: str | None = "EUR") -> str:
+def fmt_money(value: Any, currency: str | None = "EUR", exact: bool = False) -> str:
+    """`exact`: every decimal the value has, at least the currency's (a unit price of 3,3333 € is not 3,33 €)."""
     if value in (None, ""):
         return ""
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
+    if exact:  # Flask-Babel's wrapper does not pass decimal_quantization on
+        return babel_numbers.format_currency(amount, currency or "EUR", locale=get_locale(),
+                                             decimal_quantization=False)
     return format_currency(amount, currency or "EUR")
 
 

@@ -15,9 +15,15 @@ from eakte.web.views import settings
 from eakte.web.views import search as search_pages
 from eakte.web.views import admin_users
 from eakte.web.views import admin_system
+from eakte.web.views import verification
+from eakte.web.views import followups
+from eakte.web.views import procedures
+from eakte.web.views import notes
+from eakte.web.views import confidentiality
 
 BLUEPRINTS = (dashboard.bp, fileplan.bp, cases.bp, cases_new.bp, documents.bp, invoices.bp, inbox.bp, tasks.bp,
-              deputies.bp, settings.bp, search_pages.bp, admin_users.bp, admin_system.bp)
+              deputies.bp, settings.bp, search_pages.bp, admin_users.bp, admin_system.bp, verification.bp,
+              followups.bp, procedures.bp, notes.bp, confidentiality.bp)
 
 
 def register_pages(app: Flask) -> None:

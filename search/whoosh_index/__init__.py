@@ -11,7 +11,9 @@ Layout of one indexed document (`SCHEMA`):
   looked up as such, its other words as words, so no phrase has to compare the positions of a stop word, which
   occurs in nearly every document. Pairs of two ordinary words are not indexed: there are tens of millions of
   them in 100,000 documents, and whoosh's writer spends its time on distinct terms (indexing was 5x slower).
-- ``reference``, ``file_plan_code``, ``mime_type``: one folded keyword each (``reference:20.30/0042/2026``).
+- ``reference``, ``file_plan_code``, ``mime_type``, ``procedure``: one folded keyword each
+  (``reference:20.30/0042/2026``, ``procedure:20.30/0042/2026-3``); the procedure's reference and title are in
+  ``all`` too. ``subfile`` (``<case type>/<key>``): an exact keyword for the access filter only.
 - ``case_type``, ``unit``, ``status``, ``kind``, ``year``: exact keywords; filters, the access filter and the
   facets use them. A ``unit:fb20`` in a query matches the indexed values that fold to the same.
 - ``meta``: metadata as ``name:term`` tokens (value analyzed like text), for ``meta.<name>:value``.

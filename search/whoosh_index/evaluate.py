@@ -115,6 +115,12 @@ class _Segment:
             for unit in access.restricted_units:
                 restricted.difference_update(self.postings("unit", unit)[0])
             docs -= restricted
+        for subfile in access.hidden_subfiles:
+            if docs:
+                docs.difference_update(self.postings("subfile", subfile)[0])
+        for case_id in access.hidden_case_ids:
+            if docs:
+                docs.difference_update(self.postings("case_id", str(case_id))[0])
         for name in ("case_type", "unit", "status", "kind"):
             value = getattr(filters, name)
             if value is not None and docs:

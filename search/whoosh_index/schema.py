@@ -17,7 +17,7 @@ from search.whoosh_index.analyzers import (_META_ENTRY, _META_SEP, FoldedKeyword
 
 WRITE_TIMEOUT = 120.0  # seconds to wait for another writer (e.g. a reindex in a worker process)
 INDEX_NAME = "eakte"
-SCHEMA_VERSION = "3"  # bump when the schema or the analysis changes: an index of another version is recreated
+SCHEMA_VERSION = "4"  # bump when the schema or the analysis changes: an index of another version is recreated
 _VERSION_FILE = "eakte-schema-version"
 WRITER_POOL_MB = 256  # whoosh's estimate of the postings a writer sorts in memory before it spills a run to disk
 # (the real size is about 1.5x): 128 (its default) spilled about every 700 documents; 512 took a reindex near 1 GB
@@ -57,7 +57,7 @@ CODEC = _Codec()
 _ANY_TEXT = ("text", "title", "case_title", "all")
 _LENGTH_OF = {"text": "len_text", "title": "len_title", "case_title": "len_case_title", "all": "len_all",
               "text_pairs": "len_text"}
-_FOLDED_KEYWORDS = ("reference", "file_plan_code", "mime_type")
+_FOLDED_KEYWORDS = ("reference", "file_plan_code", "mime_type", "procedure")
 _EXACT_KEYWORDS = ("case_type", "unit", "status", "kind")
 _NO_DATE = -(2**62)
 _COLUMN_DEFAULT = 2**64 - 1  # whoosh's NumericColumn("Q") value for a document without a date
@@ -79,6 +79,8 @@ def _schema() -> fields.Schema:
         reference=fields.ID(analyzer=folded),
         file_plan_code=fields.ID(analyzer=folded),
         mime_type=fields.ID(analyzer=folded),
+        procedure=fields.ID(analyzer=folded),
+        subfile=fields.ID(),  # for the access filter only (AccessFilter.hidden_subfiles), not a query field
         case_type=fields.ID(),
         unit=fields.ID(),
         status=fields.ID(),
@@ -104,7 +106,7 @@ def _words(text: str) -> int:
 def _fields_of(doc: IndexedDocument) -> dict[str, object]:
     meta = {k: v for k, v in (doc.metadata or {}).items() if v not in (None, "")}
     catch_all = "\n".join(str(v) for v in (doc.reference, doc.file_plan_code, doc.kind, doc.case_type,
-                                            *meta.values()) if v)
+                                            doc.procedure, doc.procedure_title, *meta.values()) if v)
     text, title, case_title = doc.text or "", doc.title or "", doc.case_title or ""
     values: dict[str, object] = {
         "document_id": str(doc.document_id),
@@ -116,7 +118,8 @@ def _fields_of(doc: IndexedDocument) -> dict[str, object]:
     }
     if meta:
         values["meta"] = _META_ENTRY.join(f"{k}{_META_SEP}{v}" for k, v in meta.items())
-    for name in ("reference", "file_plan_code", "mime_type", "case_type", "unit", "status", "kind"):
+    for name in ("reference", "file_plan_code", "mime_type", "case_type", "unit", "status", "kind", "procedure",
+                 "subfile"):
         value = getattr(doc, name)
         if value:
             values[name] = str(value)

@@ -104,7 +104,9 @@ def test_auditor_export_is_a_valid_bag(env, tmp_path) -> None:
     resp = client.post("/api/v1/exports", json={"q": "Rechnung OR Quastenflosser"}, headers=town.auth("rita"))
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     data = resp.data
+    assert int(resp.headers["Content-Length"]) == len(data)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}  # stored: the length is known
         zf.extractall(tmp_path / "bag")
         names = zf.namelist()
     root = next((tmp_path / "bag").iterdir())
@@ -118,6 +120,48 @@ def test_auditor_export_is_a_valid_bag(env, tmp_path) -> None:
         done = session.execute(select(AuditEvent).where(AuditEvent.action == "export.complete")).scalar_one()
     assert done.details["sha256"] == hashlib.sha256(data).hexdigest()
     assert sorted(done.details["cases"]) == sorted([c1["id"], c2["id"]])
+
+
+def test_export_streams_files_only_as_it_goes_and_an_interrupted_one_is_not_complete(env, monkeypatch) -> None:
+    """The length is known before any stored file is read; files are read chunk by chunk while the bytes go out;
+    a client that stops reading leaves an export without a checksum."""
+    from eakte.services import exports
+    from eakte.services.access import Actor, load_principal
+    rt, _town, _client, (c1, c2, _c3) = env
+    opened: list[str] = []
+    real_open = rt.blobs.open
+    monkeypatch.setattr(rt.blobs, "open", lambda key: (opened.append(key), real_open(key))[1])
+    with rt.db.read() as session:
+        rita = Actor(load_principal(session, identity.user_by_name(session, "rita"), rt.registry.restricted_types))
+    bag = exports.stream_bag(rt, rita, [c1["id"], c2["id"]])
+    assert bag.size > 0 and opened == []  # sized up front, nothing read yet
+    first = next(bag.chunks)
+    bag.chunks.close()  # the client went away
+    assert first.startswith(b"PK") and len(opened) <= 1
+    receipt = exports.export_receipt(rt, rita, bag.name)
+    assert not receipt.complete and receipt.sha256 is None
+    again = exports.stream_bag(rt, rita, [c1["id"]])
+    data = b"".join(again.chunks)
+    assert len(data) == again.size
+    assert exports.export_receipt(rt, rita, again.name).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_cli_export_writes_the_announced_length(env, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from eakte.cli import main
+    rt, _town, _client, (c1, _c2, _c3) = env
+    out = tmp_path / "bag.zip"
+    env_vars = {"EAKTE_DATA_DIR": str(rt.settings.data_dir), "EAKTE_DATABASE_URL": rt.settings.database_url,
+                "EAKTE_JOBS__BACKEND": "immediate"}
+    result = CliRunner().invoke(main, ["export", "--case-id", str(c1["id"]), "--out", str(out), "--user", "rita"],
+                                env=env_vars)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    assert f"1 cases, {len(data)} bytes" in result.output
+    with rt.db.read() as session:
+        done = session.execute(select(AuditEvent).where(AuditEvent.action == "export.complete")).scalar_one()
+    assert done.details["sha256"] == hashlib.sha256(data).hexdigest() and done.details["size"] == len(data)
 
 
 def test_restricted_case_is_invisible_outside_its_unit_everywhere(env) -> None:

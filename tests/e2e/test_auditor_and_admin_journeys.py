@@ -1,13 +1,16 @@
 """The auditor's and the admin's journeys in a real browser (issue 10): rita searches a stemmed German word and an
-umlaut variant, narrows by a facet, opens the hit and exports two cases as a BagIt ZIP that validates; the admin
-creates a user with a role, the user signs in (and must set a password), the admin deactivates them and their
-session and API token stop working. axe-core checks every page on the way."""
+umlaut variant, narrows by a facet, opens the hit and exports two cases as a BagIt ZIP that validates (the page
+shows the download's progress and then the package's SHA-256); the admin creates a user with a role, the user signs
+in (and must set a password), the admin deactivates them and their session and API token stop working. Both
+journeys once more in English, switched in the header before signing in. axe-core checks every page on the way."""
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from pathlib import Path
 
 import bagit
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.a11y import assert_accessible
@@ -20,6 +23,48 @@ def search(page: Page, words: str) -> None:
     box.get_by_role("searchbox").fill(words)
     box.get_by_role("button").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def export_two_cases(page: Page, button: str, tmp_path: Path) -> bagit.Bag:
+    """Ticks two cases and exports them: export.js fetches the ZIP with a progress bar, saves it and then shows
+    the SHA-256 the server recorded, which must be the hash of the file saved; the ZIP must be a valid bag."""
+    main = page.locator("main")
+    boxes = main.locator("input[name=case_id]")
+    assert boxes.count() >= 2
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button).click()
+    zip_path = tmp_path / "export.zip"
+    info.value.save_as(zip_path)
+    data = zip_path.read_bytes()
+    progress = main.locator("progress#export-progress")
+    expect(progress).to_be_visible()
+    expect(progress).to_have_attribute("max", str(len(data)))  # the Content-Length the server announced
+    expect(progress).to_have_attribute("value", str(len(data)))
+    expect(main.locator("[data-export-sha]")).to_have_text(hashlib.sha256(data).hexdigest())
+    expect(main.locator("[data-export-message]")).to_be_hidden()  # the file received matches the checksum
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(tmp_path / "bag")
+    bags = [p.parent for p in (tmp_path / "bag").rglob("bagit.txt")]
+    assert len(bags) == 1
+    bag = bagit.Bag(str(bags[0]))
+    bag.validate()
+    return bag
+
+
+def sign_in_in_english(page: Page, live_server: LiveServer, username: str) -> None:
+    """The language switch in the header of the sign-in page: only this browser's session is English (the
+    demo user's own language setting stays as it is for the other tests)."""
+    page.goto("/login")
+    page.get_by_label("Sprache").select_option("en")
+    page.get_by_role("button", name="Wechseln").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    assert_accessible(page)
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(live_server.logins[username].password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main navigation")).to_be_visible()
 
 
 def test_auditor_searches_narrows_and_exports(browser: Browser, live_server: LiveServer, tmp_path: Path) -> None:
@@ -42,21 +87,10 @@ def test_auditor_searches_narrows_and_exports(browser: Browser, live_server: Liv
     screenshot(rita, "search")
 
     search(rita, "Rechnung")
-    boxes = main.locator("input[name=case_id]")
-    assert boxes.count() >= 2
-    boxes.nth(0).check()
-    boxes.nth(1).check()
-    with rita.expect_download() as info:
-        rita.get_by_role("button", name="Ausgewählte Akten exportieren").click()
-    zip_path = tmp_path / "export.zip"
-    info.value.save_as(zip_path)
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(tmp_path / "bag")
-    bags = [p.parent for p in (tmp_path / "bag").rglob("bagit.txt")]
-    assert len(bags) == 1
-    bag = bagit.Bag(str(bags[0]))
-    bag.validate()
+    bag = export_two_cases(rita, "Ausgewählte Akten exportieren", tmp_path)
     assert len([p for p in bag.payload_files()]) >= 2
+    expect(main.locator("[data-export-bytes]")).to_contain_text(" MB von ")
+    assert_accessible(rita)
 
     # The hit opens the case read-only: no button that would change anything.
     search(rita, "Heizungsanlagen")
@@ -117,3 +151,75 @@ def test_admin_creates_and_deactivates_a_user(browser: Browser, live_server: Liv
     assert nele.request.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status == 401
     context.close()
     admin.context.close()
+
+
+@pytest.mark.parametrize("script", [True, False], ids=["with-script", "without-script"])
+def test_export_under_the_real_csp_and_without_script(browser: Browser, live_server: LiveServer, tmp_path: Path,
+                                                      script: bool) -> None:
+    """export.js runs under the application's own Content-Security-Policy (no bypass here); without script the
+    form's plain POST downloads the ZIP and the search page then lists the export with its SHA-256."""
+    context = browser.new_context(base_url=live_server.url, locale="de-DE", java_script_enabled=script)
+    rita = context.new_page()
+    rita.goto("/login")
+    rita.get_by_label("Benutzername").fill("rita")
+    rita.get_by_label("Passwort").fill(live_server.logins["rita"].password)
+    rita.get_by_role("button", name="Anmelden").click()
+    rita.goto("/search?q=Rechnung")
+    if script:
+        export_two_cases(rita, "Ausgewählte Akten exportieren", tmp_path)
+    else:
+        rita.locator("main input[name=case_id]").first.check()
+        with rita.expect_download() as info:
+            rita.get_by_role("button", name="Ausgewählte Akten exportieren").click()
+        data = Path(info.value.path()).read_bytes()
+        rita.goto("/search")
+        recent = rita.get_by_role("region", name="Ihre letzten Exporte")
+        expect(recent).to_contain_text(hashlib.sha256(data).hexdigest())
+        recent.get_by_role("link").first.click()
+        expect(rita.locator("main")).to_contain_text(hashlib.sha256(data).hexdigest())
+    context.close()
+
+
+@pytest.mark.parametrize("locale", ["en-US"], indirect=True)
+def test_auditor_journey_in_english(page: Page, live_server: LiveServer, tmp_path: Path) -> None:
+    sign_in_in_english(page, live_server, "rita")
+    search(page, "Rechnung")
+    main = page.locator("main")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Search")
+    expect(main.get_by_role("heading", name="Results")).to_be_visible()
+    expect(main.get_by_role("heading", name="Narrow down")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("complementary").get_by_role("link").first.click()
+    expect(main).to_contain_text("Remove filter")
+    assert_accessible(page)
+    search(page, "Rechnung")
+    export_two_cases(page, "Export selected cases", tmp_path)
+    assert_accessible(page)
+    main.locator("[data-export-receipt]").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Export eakte-export-")
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("locale", ["en-US"], indirect=True)
+def test_admin_journey_in_english(page: Page, live_server: LiveServer) -> None:
+    sign_in_in_english(page, live_server, "admin")
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Administration").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Users")
+    assert_accessible(page)
+    page.get_by_role("link", name="New user").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New user")
+    assert_accessible(page)
+    page.get_by_label("User name").fill("new.colleague")
+    page.get_by_label("Display name").fill("Nora New")
+    page.get_by_label("Initial password").fill("initial-password-1")
+    page.get_by_label("Unit").select_option("20")
+    page.get_by_label("Role").select_option("clerk")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("User new.colleague")
+    assert_accessible(page)
+    page.get_by_role("link", name="Deactivate").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deactivate user new.colleague")
+    assert_accessible(page)
+    page.get_by_role("button", name="Deactivate now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("User new.colleague")
+    assert_accessible(page)

@@ -358,3 +358,22 @@ def test_no_grants_means_nothing(town: SearchIndex) -> None:
     page = search(town, "", AccessFilter())
     assert page.total == 0 and page.hits == []
     assert all(not values for values in page.facets.values())
+
+
+# --- procedures and sub-files (issue 11) -----------------------------------------------------------------------
+
+def test_procedure_reference_title_and_hidden_subfiles(index: SearchIndex) -> None:
+    index.index([
+        doc(21, "Anhörung", procedure="20.30/0042/2026-3", procedure_title="Widerspruch Zaunkönig"),
+        doc(22, "Beihilfe Zahnersatz", procedure="20.30/0042/2026-4", procedure_title="Beihilfe",
+            subfile="staff/allowance"),
+        doc(23, "Akte ohne Vorgang Zahnersatz", reference="20.30/0042/2026")])
+    assert found(index, "20.30/0042/2026-3") == {21}
+    assert found(index, 'procedure:"20.30/0042/2026-3"') == {21}
+    assert found(index, "Zaunkönig") == {21}
+    hidden = AccessFilter(all_units=True, hidden_subfiles=frozenset({"staff/allowance"}))
+    assert found(index, "Zahnersatz") == {22, 23}
+    page = search(index, "Zahnersatz", hidden, limit=100)
+    assert ids(page) == {23} and page.total == 1 and sum(page.facets["unit"].values()) == 1
+    assert found(index, "*", access=AccessFilter(units=frozenset({"20"}), hidden_subfiles=frozenset(
+        {"staff/allowance"}))) == {21, 23}

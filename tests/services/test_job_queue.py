@@ -33,6 +33,12 @@ class RecordingQueue:
     def drain_search_outbox(self) -> None:
         self.calls.append(("drain_search_outbox", ()))
 
+    def run_verification(self, kind: str, run_id: int) -> None:
+        self.calls.append(("run_verification", (kind, run_id)))
+
+    def queue_info(self) -> None:
+        return None
+
 
 def _settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),

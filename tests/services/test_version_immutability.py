@@ -53,3 +53,22 @@ def test_extraction_state_stays_writable(rt, version_id) -> None:  # type: ignor
     _raw(rt, "UPDATE document_versions SET text_status = 'failed', text_error = 'x', sha256 = sha256 WHERE id = :id",
          id=version_id)
     assert (_row(rt, version_id).text_status, _row(rt, version_id).text_error) == ("failed", "x")
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE notes SET text = 'nachträglich geändert' WHERE id = :id",
+    "UPDATE notes SET noted_on = noted_on WHERE id = :id",
+    "DELETE FROM notes WHERE id = :id",
+], ids=["text", "same-value", "delete"])
+def test_database_refuses_changing_or_deleting_a_note(rt, client, town, sql) -> None:  # type: ignore[no-untyped-def]
+    """A Vermerk is immutable below the API too: a correction is a new note, never an edit."""
+    h = town.auth("anna")
+    case = create_case(client, h)
+    resp = client.post(f"/api/v1/cases/{case['id']}/notes", json={"text": "Telefonat mit dem Lieferanten"}, headers=h)
+    assert resp.status_code == 201, resp.get_json()
+    note_id = resp.get_json()["id"]
+    with pytest.raises(DBAPIError, match="immutable"):
+        _raw(rt, sql, id=note_id)
+    with rt.db.read() as session:
+        assert session.execute(text("SELECT text FROM notes WHERE id = :id"), {"id": note_id}).scalar_one() == \
+            "Telefonat mit dem Lieferanten"

@@ -143,12 +143,24 @@ def test_reset_password_forces_the_change_page(app, signed_in, web, rt, town: To
     assert web.get("/cases").status_code == 200
 
 
-def test_logout_stays_reachable_while_the_password_must_change(app, signed_in, rt) -> None:  # type: ignore[no-untyped-def]
-    anna = signed_in("anna")
+def test_logout_stays_reachable_while_the_password_must_change(app, signed_in, web, rt) -> None:  # type: ignore[no-untyped-def]
     post_form(signed_in("admin"), "/admin/users/anna/password", {"password": "einmal passwort"})
-    assert anna.get("/cases").headers["Location"] == "/settings/password"  # also an open session is held
-    resp = post_form(anna, "/logout", token_from="/settings/password")
+    assert log_in(web, "anna", "einmal passwort").headers["Location"] == "/settings/password"
+    assert web.get("/cases").headers["Location"] == "/settings/password"
+    resp = post_form(web, "/logout", token_from="/settings/password")
     assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+
+
+def test_reset_password_ends_the_users_open_sessions(app, signed_in, rt, town: Town) -> None:  # type: ignore[no-untyped-def]
+    anna, admin, api = signed_in("anna"), signed_in("admin"), app.test_client()
+    assert anna.get("/cases").status_code == 200
+    assert post_form(admin, "/admin/users/anna/password", {"password": "einmal passwort"}).status_code == 303
+    resp = anna.get("/cases")  # whoever held anna's session is signed out at once
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert "Ihre Sitzung ist beendet" in anna.get("/login").get_data(as_text=True)
+    assert len(_events(rt, "user.password_reset")[-1].details["sessions_ended"]) == 1
+    assert admin.get("/admin/users").status_code == 200  # the admin's own session is not touched
+    assert api.get("/api/v1/me", headers=town.auth("anna")).status_code == 200  # tokens are credentials of their own
 
 
 def test_deactivate_ends_session_and_token(app, signed_in, rt, town: Town) -> None:  # type: ignore[no-untyped-def]

@@ -117,7 +117,9 @@ def test_export_by_auditor_is_a_valid_bag(env, signed_in, rt, tmp_path) -> None:
     resp = rita.post("/search/export", data={"csrf_token": token, "case_id": str(c1["id"]), "scope": "selected"})
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     assert resp.headers["Content-Disposition"].startswith("attachment")
+    assert 'data-export' in html and "export.js" in html and 'id="export-progress"' in html
     data = resp.get_data()
+    assert int(resp.headers["Content-Length"]) == len(data)  # known before the first byte: the page shows progress
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         zf.extractall(tmp_path / "bag")
     bag = bagit.Bag(str(next((tmp_path / "bag").iterdir())))
@@ -127,10 +129,14 @@ def test_export_by_auditor_is_a_valid_bag(env, signed_in, rt, tmp_path) -> None:
     assert done.details["cases"] == [c1["id"]] and done.details["sha256"] == hashlib.sha256(data).hexdigest()
     receipt = rita.get(resp.headers["X-Export-Receipt"])
     assert receipt.status_code == 200 and hashlib.sha256(data).hexdigest() in receipt.get_data(as_text=True)
+    as_json = rita.get(resp.headers["X-Export-Receipt"], headers={"Accept": "application/json"})  # for export.js
+    assert as_json.mimetype == "application/json"
+    assert as_json.get_json() == {"name": done.object_id, "complete": True, "sha256": hashlib.sha256(data).hexdigest(),
+                                  "size": len(data), "case_count": 1, "url": resp.headers["X-Export-Receipt"]}
     assert hashlib.sha256(data).hexdigest() in rita.get("/search").get_data(as_text=True)  # "Ihre letzten Exporte"
     every = rita.post("/search/export", data={"csrf_token": token, "q": "Rechnung", "scope": "all"})
     assert every.status_code == 200
-    every.get_data()
+    assert int(every.headers["Content-Length"]) == len(every.get_data())
     with rt.db.read() as session:
         last = session.execute(select(AuditEvent).where(AuditEvent.action == "export.complete")
                                .order_by(AuditEvent.id.desc())).scalars().first()
@@ -147,6 +153,7 @@ def test_export_refused_for_clerk(env, signed_in) -> None:  # type: ignore[no-un
     resp = anna.post("/search/export", data={"csrf_token": token, "case_id": str(c1["id"])})
     assert resp.status_code == 403 and resp.mimetype == "text/html"
     assert anna.get("/search/exports/eakte-export-x").status_code == 403
+    assert anna.get("/search/exports/eakte-export-x", headers={"Accept": "application/json"}).status_code == 403
 
 
 def test_auditor_case_page_is_read_only(env, signed_in) -> None:  # type: ignore[no-untyped-def]

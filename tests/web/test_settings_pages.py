@@ -148,6 +148,37 @@ def test_token_form_refusals(signed_in, town: Town) -> None:
     assert anna.get("/settings/tokens").get_data(as_text=True).count("/revoke") == 1  # the fixture's token only
 
 
+def test_own_password_change_ends_the_other_sessions_but_keeps_this_one(signed_in, rt, town: Town) -> None:
+    here, elsewhere, olga = signed_in("anna"), signed_in("anna"), signed_in("olga")
+    assert _change(here, PASSWORD, NEW).status_code == 303
+    assert here.get("/cases").status_code == 200
+    resp = elsewhere.get("/cases")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    assert olga.get("/cases").status_code == 200  # nobody else's session
+    with rt.db.read() as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.action == "user.password_change")
+                                .order_by(AuditEvent.id.desc())).scalars().first()
+        assert event is not None and len(event.details["sessions_ended"]) == 1
+
+
+def test_wrong_current_passwords_are_limited_like_failed_logins(signed_in, app, town: Town) -> None:
+    anna = signed_in("anna")
+    limit = int(app.extensions["eakte"].settings.web.login_limit_per_user.split()[0])
+    for _ in range(limit):
+        assert _change(anna, "not my password", NEW).status_code == 422
+    resp = _change(anna, PASSWORD, NEW)  # the right password, but the attempts are used up for the window
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and 'id="current_password-error"' in text
+    assert "Zu viele falsche Eingaben des aktuellen Passworts" in text
+    assert log_in(app.test_client(), "anna", NEW).status_code == 401  # nothing was changed
+    assert log_in(app.test_client(), "anna", PASSWORD).status_code == 303  # the login has its own counter
+    # Only a wrong current password counts: mistakes in the new one do not, and olga's counter is her own.
+    olga = signed_in("olga")
+    for _ in range(limit + 1):
+        assert _change(olga, PASSWORD, NEW, NEW + "!").status_code == 422
+    assert _change(olga, PASSWORD, NEW).status_code == 303
+
+
 def test_revoking_another_users_token_is_refused(signed_in, client, rt, town: Town) -> None:
     olga = signed_in("olga")
     anna_token = identity.own_tokens(rt, _actor("anna", town))[0].id  # the fixture's token of anna

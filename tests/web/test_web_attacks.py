@@ -566,12 +566,18 @@ def test_every_page_survives_odd_query_strings_and_ids(app, client, signed_in, t
     case_id, doc_id = _anna_case(client, town)
     anna = signed_in("anna")
     rules = _get_rules(app)
-    ids = [str(case_id), str(doc_id), "0", "2147483648", "9223372036854775808", "99999999999999999999999"]
+    # Every odd query on the pages of real records; odd ids (out of range for the database) with a few queries
+    # only: an id is parsed before the query string is read, so all queries on them would test the same path.
+    real_ids = [str(case_id), str(doc_id)]
+    odd_ids = ["0", "2147483648", "9223372036854775808", "99999999999999999999999"]
     failures = []
     for rule in rules:
-        paths = {re.sub(r"<(?:int:)?\w+>", i, rule) for i in ids} if "<" in rule else {rule}
-        for path in sorted(paths):
-            for query in ODD_QUERIES:
+        checks: list[tuple[str, list[str]]] = [(rule, ODD_QUERIES)]
+        if "<" in rule:
+            checks = [(re.sub(r"<(?:int:)?\w+>", i, rule), ODD_QUERIES) for i in real_ids]
+            checks += [(re.sub(r"<(?:int:)?\w+>", i, rule), ODD_QUERIES[:3]) for i in odd_ids]
+        for path, queries in checks:
+            for query in queries:
                 resp = anna.get(f"{path}?{query}")
                 resp.close()  # a download streams: end it here
                 if resp.status_code >= 500:

@@ -39,7 +39,7 @@ def _sees(rt, town, name: str, case_id: int) -> tuple[bool, bool, bool]:  # type
     with rt.db.read() as session:
         listed = session.execute(select(Case.id).where(Case.id == case_id, visible_cases_filter(p))).first()
         case = session.get(Case, case_id)
-        searchable = access_filter(session, p).case_ids
+        searchable = access_filter(session, p, registry=rt.registry).case_ids
         return listed is not None, can_view_case(p, case), case_id in searchable
 
 

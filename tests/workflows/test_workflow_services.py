@@ -117,7 +117,8 @@ def test_queued_jobs_survive_a_restart(tmp_path) -> None:
     while (task := again.jobs.huey.dequeue()) is not None:
         again.jobs.huey.execute(task)
     with again.db.read() as session:
-        assert documents.get_document(session, anna, doc.document.id).versions[0].text_status == "done"
+        assert documents.get_document(session, anna, doc.document.id, registry=again.registry
+                                      ).versions[0].text_status == "done"
     again.close()
 
 
@@ -153,7 +154,8 @@ def test_jobs_through_redis(tmp_path) -> None:
         while (task := rt.jobs.huey.dequeue()) is not None:
             rt.jobs.huey.execute(task)
         with rt.db.read() as session:
-            assert documents.get_document(session, anna, doc.document.id).versions[0].text_status == "done"
+            assert documents.get_document(session, anna, doc.document.id, registry=rt.registry
+                                          ).versions[0].text_status == "done"
     finally:
         rt.jobs.huey.flush()
         rt.close()

@@ -46,6 +46,7 @@ FIELDS = (
     Field("skonto", "Skonto", "Early payment discount", "list"),
     Field("seller_name", "Rechnungssteller", "Seller", required=True),
     Field("seller_vat_id", "USt-IdNr. des Verkäufers", "Seller VAT id"),
+    Field("buyer_name", "Rechnungsempfänger", "Buyer"),
     Field("iban", "IBAN des Zahlungsempfängers", "Payee IBAN", "iban"),
     Field("line_total", "Summe der Positionen (netto)", "Sum of line net amounts", "money"),
     Field("total_net", "Gesamtbetrag netto", "Total without VAT", "money"),
@@ -53,6 +54,10 @@ FIELDS = (
     Field("total_gross", "Gesamtbetrag brutto", "Total with VAT", "money", required=True),
     Field("prepaid", "Bereits gezahlt", "Paid amount", "money"),
     Field("amount_due", "Zahlbetrag", "Amount due", "money", required=True),
+    # Only an e-invoice has lines (read from its XML, like the fields above); a paper invoice is typed by its
+    # totals, so nobody writes lines, and the BR-CO-10 check never meets lines it did not read itself.
+    Field("lines", "Rechnungspositionen", "Invoice lines", "list", read_only=True),
+    Field("line_count", "Anzahl der Rechnungspositionen", "Number of invoice lines", "integer", read_only=True),
     Field("ordering_unit", "Bestellende Organisationseinheit", "Ordering unit", "unit", required=True),
     Field("checks", "Prüfergebnisse", "Checks", "list", read_only=True),
     Field("source", "Eingangsformat", "Received as", "enum", read_only=True,

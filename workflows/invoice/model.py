@@ -19,9 +19,12 @@ Source = Literal["xrechnung", "zugferd"]
 # The keys `InvoiceData.to_metadata` writes, in a stable order (forms and exports list them in this order).
 METADATA_FIELDS: tuple[str, ...] = (
     "invoice_number", "issue_date", "type_code", "currency", "due_date", "buyer_reference", "payment_terms",
-    "skonto", "seller_name", "seller_vat_id", "iban", "line_total", "total_net", "total_vat", "total_gross",
-    "prepaid", "amount_due",
+    "skonto", "seller_name", "seller_vat_id", "buyer_name", "iban", "line_total", "total_net", "total_vat",
+    "total_gross", "prepaid", "amount_due", "lines", "line_count",
 )
+# The metadata keeps at most this many lines (`line_count` says how many the invoice has): a case row stays small
+# whatever an invoice from outside holds; the checks still see every line, and the XML itself is in the case.
+MAX_STORED_LINES = 500
 
 
 def money(value: Decimal) -> Decimal:
@@ -59,6 +62,36 @@ class SkontoTerm:
 
 
 @dataclass(frozen=True)
+class InvoiceLine:
+    """One top-level invoice line (BG-25), for the approver to read; the checks use `net_amount` only.
+
+    Quantity and unit price are kept exactly as written (prices per unit often have four decimals), the line
+    net amount is money like the totals. Everything but the net amount may be missing in a sloppy invoice.
+    """
+
+    line_id: str | None  # BT-126
+    name: str | None  # BT-153
+    quantity: Decimal | None  # BT-129
+    unit_code: str | None  # BT-130 (UN/ECE Recommendation 20, e.g. H87 piece, DAY, XPP)
+    net_price: Decimal | None  # BT-146
+    net_amount: Decimal  # BT-131
+    vat_category: str | None  # BT-151 (S, Z, E, AE, K, G, O, L, M)
+    vat_rate: Decimal | None  # BT-152, percent
+
+    def to_metadata(self) -> dict[str, Any]:
+        return {
+            "line_id": self.line_id,
+            "name": self.name,
+            "quantity": None if self.quantity is None else str(self.quantity),
+            "unit_code": self.unit_code,
+            "net_price": None if self.net_price is None else str(self.net_price),
+            "net_amount": money_str(self.net_amount),
+            "vat_category": self.vat_category,
+            "vat_rate": None if self.vat_rate is None else str(self.vat_rate),
+        }
+
+
+@dataclass(frozen=True)
 class InvoiceData:
     invoice_number: str  # BT-1
     issue_date: date  # BT-2
@@ -80,17 +113,26 @@ class InvoiceData:
     syntax: Syntax
     source: Source
     line_net_amounts: list[Decimal] = field(default_factory=list)  # BT-131 of every top-level line
+    buyer_name: str | None = None  # BT-44 (mandatory in EN 16931, but not needed to pay, so not refused)
+    lines: list[InvoiceLine] = field(default_factory=list)  # every top-level line, in document order
     # Not part of the metadata contract, but the checks need them to judge a correct invoice correctly:
     payment_means_code: str | None = None  # BT-81 of the first payment means (BR-DE-1)
     rounding_amount: Decimal = Decimal("0")  # BT-114: BT-115 = BT-112 − BT-113 + BT-114
 
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
     def to_metadata(self) -> dict[str, Any]:
-        """The contract fields, JSON-ready: money as strings with two decimals, dates ISO, skonto as dicts."""
+        """The contract fields, JSON-ready: money as strings with two decimals, dates ISO, skonto and lines as
+        dicts (at most MAX_STORED_LINES lines; `line_count` is the number the invoice has)."""
         rendered: dict[str, Any] = {}
         for name in METADATA_FIELDS:
             value = getattr(self, name)
             if name == "skonto":
                 rendered[name] = [term.to_metadata() for term in value]
+            elif name == "lines":
+                rendered[name] = [line.to_metadata() for line in value[:MAX_STORED_LINES]]
             elif isinstance(value, Decimal):
                 rendered[name] = money_str(value)
             elif isinstance(value, date):

@@ -6,9 +6,11 @@ with a DOCTYPE is refused outright: EN 16931 documents are defined by XSD and ne
 """
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,7 @@ from lxml import etree
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
-from workflows.invoice.model import InvoiceData, SkontoTerm, Source, money
+from workflows.invoice.model import InvoiceData, InvoiceLine, SkontoTerm, Source, money
 
 __all__ = [
     "InvoiceError", "MalformedInvoice", "NotAnInvoice", "EMBEDDED_XML_NAMES", "MAX_XML_BYTES", "XML_MIMES",
@@ -96,6 +98,13 @@ _ISO_DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?")  # x
 _DATE_102_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
+@functools.lru_cache(maxsize=256)
+def _xpath(path: str) -> etree.XPath:
+    """A path compiled once: an invoice's lines ask the same few paths of every line, and compiling each time
+    made an invoice of many (hostile: hundreds of thousands of) lines several times slower to read."""
+    return etree.XPath(path, namespaces=NS)
+
+
 class _Reader:
     """XPath access relative to one context element, with errors that name the business term and path."""
 
@@ -103,7 +112,7 @@ class _Reader:
         self.root = root
 
     def texts(self, path: str, context: etree._Element | None = None) -> list[str]:
-        nodes = (context if context is not None else self.root).xpath(path, namespaces=NS)
+        nodes = _xpath(path)(context if context is not None else self.root)
         out = []
         for node in nodes:
             text = node if isinstance(node, str) else "".join(node.itertext())
@@ -124,11 +133,21 @@ class _Reader:
         return value
 
 
+# xsd:decimal has no length limit, but no invoice figure needs more: a longer "number" (a hostile invoice may have
+# hundreds of them in its lines) would only cost memory, and 10^18 and more cannot be rounded to cents.
+MAX_DECIMAL_CHARS = 40
+MAX_DECIMAL_DIGITS_BEFORE_POINT = 18
+
+
 def _decimal(text: str, bt: str, path: str) -> Decimal:
-    if not _DECIMAL_RE.fullmatch(text):
-        raise MalformedInvoice(f"{bt} ({path}) is not a decimal number: {text!r}",
-                               f"{bt} ({path}) ist keine Dezimalzahl: {text!r}")
-    return Decimal(text)
+    if len(text) > MAX_DECIMAL_CHARS or not _DECIMAL_RE.fullmatch(text):
+        shown = text if len(text) <= MAX_DECIMAL_CHARS else text[:MAX_DECIMAL_CHARS] + "…"
+        raise MalformedInvoice(f"{bt} ({path}) is not a decimal number: {shown!r}",
+                               f"{bt} ({path}) ist keine Dezimalzahl: {shown!r}")
+    value = Decimal(text)
+    if value and value.adjusted() >= MAX_DECIMAL_DIGITS_BEFORE_POINT:
+        raise MalformedInvoice(f"{bt} ({path}) is too large: {text!r}", f"{bt} ({path}) ist zu groß: {text!r}")
+    return value
 
 
 def _date(text: str, pattern: re.Pattern[str], bt: str, path: str) -> date:
@@ -151,6 +170,63 @@ def _iban(text: str | None) -> str | None:
 
 def _notes(texts: list[str]) -> str | None:
     return "\n".join(texts) if texts else None
+
+
+# Texts shown to the approver but not needed to pay (item names, the buyer's name) are cut to this length, the
+# case fields' default limit: a supplier's overlong item description neither refuses the invoice nor bloats the
+# stored metadata (the full text stays in the XML).
+MAX_DISPLAY_TEXT = 500
+MAX_CODE_TEXT = 100  # line ids and codes (unit, VAT category); real ones are a few characters
+
+
+def _clip(text: str | None, limit: int = MAX_DISPLAY_TEXT) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit - 1] + "…"
+
+
+def _optional_decimal(reader: _Reader, path: str, context: etree._Element, bt: str, where: str) -> Decimal | None:
+    """A number of a line that may be missing (None); one that is there but no number refuses the invoice, as
+    for every other amount."""
+    text = reader.text(path, context)
+    return None if text is None else _decimal(text, bt, f"{where}/{path}")
+
+
+@dataclass(frozen=True)
+class _LinePaths:
+    """Where a syntax keeps the parts of an invoice line (BG-25), relative to the line element."""
+
+    where: str  # the line element's path, for error messages
+    line_id: str  # BT-126
+    name: str  # BT-153
+    quantity: str  # BT-129, its unitCode attribute is BT-130
+    net_price: str  # BT-146
+    net_amount: str  # BT-131
+    vat_category: str  # BT-151
+    vat_rate: str  # BT-152
+
+
+def _invoice_lines(reader: _Reader, elements: list[etree._Element], paths: _LinePaths) -> list[InvoiceLine]:
+    lines = []
+    for element in elements:
+        amount = reader.text(paths.net_amount, element)
+        if amount is None:
+            where = f"{paths.where}/{paths.net_amount}"
+            raise MalformedInvoice(f"mandatory element BT-131 missing: {where}",
+                                   f"Pflichtelement BT-131 fehlt: {where}")
+        quantity = _xpath(paths.quantity)(element)
+        unit_code = quantity[0].get("unitCode") if quantity else None
+        lines.append(InvoiceLine(
+            line_id=_clip(reader.text(paths.line_id, element), MAX_CODE_TEXT),
+            name=_clip(reader.text(paths.name, element)),
+            quantity=_optional_decimal(reader, paths.quantity, element, "BT-129", paths.where),
+            unit_code=_clip(unit_code.strip() or None, MAX_CODE_TEXT) if unit_code else None,
+            net_price=_optional_decimal(reader, paths.net_price, element, "BT-146", paths.where),
+            net_amount=_decimal(amount, "BT-131", f"{paths.where}/{paths.net_amount}"),
+            vat_category=_clip(reader.text(paths.vat_category, element), MAX_CODE_TEXT),
+            vat_rate=_optional_decimal(reader, paths.vat_rate, element, "BT-152", paths.where),
+        ))
+    return lines
 
 
 # --------------------------------------------------------------------------------------------------- Skonto
@@ -240,19 +316,18 @@ def _parse_ubl(reader: _Reader, credit_note: bool, source: Source) -> InvoiceDat
         total_vat = _decimal(tax_amount.text.strip(), "BT-110", "cac:TaxTotal/cbc:TaxAmount")
 
     line_tag = "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine"
-    lines = r.root.xpath(line_tag, namespaces=NS)  # direct children only: sub-lines are not summed in BT-106
-    line_path = f"{line_tag}/cbc:LineExtensionAmount"
-    line_net_amounts = []
-    for line in lines:
-        text = r.text("cbc:LineExtensionAmount", line)
-        if text is None:
-            raise MalformedInvoice(f"mandatory element BT-131 missing: {line_path}",
-                                   f"Pflichtelement BT-131 fehlt: {line_path}")
-        line_net_amounts.append(_decimal(text, "BT-131", line_path))
+    tax = "cac:Item/cac:ClassifiedTaxCategory"
+    lines = _invoice_lines(
+        r, r.root.xpath(line_tag, namespaces=NS),  # direct children only: sub-lines are not summed in BT-106
+        _LinePaths(where=line_tag, line_id="cbc:ID", name="cac:Item/cbc:Name",
+                   quantity="cbc:CreditedQuantity" if credit_note else "cbc:InvoicedQuantity",
+                   net_price="cac:Price/cbc:PriceAmount", net_amount="cbc:LineExtensionAmount",
+                   vat_category=f"{tax}/cbc:ID", vat_rate=f"{tax}/cbc:Percent"))
 
     payment_terms = _notes(r.texts("cac:PaymentTerms/cbc:Note"))
     amount_due = _money_required(r, "cac:LegalMonetaryTotal/cbc:PayableAmount", "BT-115")
     supplier = "cac:AccountingSupplierParty/cac:Party"
+    customer = "cac:AccountingCustomerParty/cac:Party"
     return InvoiceData(
         invoice_number=r.required("cbc:ID", "BT-1"),
         issue_date=issue_date,
@@ -265,6 +340,9 @@ def _parse_ubl(reader: _Reader, credit_note: bool, source: Source) -> InvoiceDat
         seller_name=r.required(f"{supplier}/cac:PartyLegalEntity/cbc:RegistrationName", "BT-27"),
         # PartyTaxScheme also carries the tax number (BT-32) under another scheme; only the VAT one is BT-31.
         seller_vat_id=r.text(f"{supplier}/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID='VAT']/cbc:CompanyID"),
+        # BT-44 is bound to the registration name; older generators put the buyer only into the trading name.
+        buyer_name=_clip(r.text(f"{customer}/cac:PartyLegalEntity/cbc:RegistrationName")
+                         or r.text(f"{customer}/cac:PartyName/cbc:Name")),
         iban=_iban(r.text("cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")),
         line_total=_money_required(r, "cac:LegalMonetaryTotal/cbc:LineExtensionAmount", "BT-106"),
         total_net=_money_required(r, "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount", "BT-109"),
@@ -274,7 +352,8 @@ def _parse_ubl(reader: _Reader, credit_note: bool, source: Source) -> InvoiceDat
         amount_due=amount_due,
         syntax="ubl-creditnote" if credit_note else "ubl-invoice",
         source=source,
-        line_net_amounts=line_net_amounts,
+        line_net_amounts=[line.net_amount for line in lines],
+        lines=lines,
         payment_means_code=r.text("cac:PaymentMeans/cbc:PaymentMeansCode"),
         rounding_amount=_money_optional(r, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount", "BT-114"),
     )
@@ -318,15 +397,15 @@ def _parse_cii(reader: _Reader, source: Source) -> InvoiceData:
     line_items = r.root.xpath(
         "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem"
         "[not(ram:AssociatedDocumentLineDocument/ram:ParentLineID)]", namespaces=NS)
-    line_rel = "ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
-    line_path = f"ram:IncludedSupplyChainTradeLineItem/{line_rel}"
-    line_net_amounts = []
-    for item in line_items:
-        text = r.text(line_rel, item)
-        if text is None:
-            raise MalformedInvoice(f"mandatory element BT-131 missing: {line_path}",
-                                   f"Pflichtelement BT-131 fehlt: {line_path}")
-        line_net_amounts.append(_decimal(text, "BT-131", line_path))
+    line_settlement = "ram:SpecifiedLineTradeSettlement"
+    line_tax = f"{line_settlement}/ram:ApplicableTradeTax"
+    lines = _invoice_lines(r, line_items, _LinePaths(
+        where="ram:IncludedSupplyChainTradeLineItem",
+        line_id="ram:AssociatedDocumentLineDocument/ram:LineID", name="ram:SpecifiedTradeProduct/ram:Name",
+        quantity="ram:SpecifiedLineTradeDelivery/ram:BilledQuantity",
+        net_price="ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:ChargeAmount",
+        net_amount=f"{line_settlement}/ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
+        vat_category=f"{line_tax}/ram:CategoryCode", vat_rate=f"{line_tax}/ram:RateApplicablePercent"))
 
     payment_terms = _notes(r.texts(f"{settlement}/ram:SpecifiedTradePaymentTerms/ram:Description"))
     amount_due = _money_required(r, f"{sums}/ram:DuePayableAmount", "BT-115")
@@ -344,6 +423,7 @@ def _parse_cii(reader: _Reader, source: Source) -> InvoiceData:
         skonto=parse_skonto(payment_terms, issue_date, amount_due),
         seller_name=r.required(f"{seller}/ram:Name", "BT-27"),
         seller_vat_id=r.text(f"{seller}/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']"),
+        buyer_name=_clip(r.text(f"{agreement}/ram:BuyerTradeParty/ram:Name")),
         # BT-84 is the IBAN where there is one, else a proprietary account id (same as UBL's single cbc:ID).
         iban=_iban(r.text(f"({account}/ram:IBANID | {account}/ram:ProprietaryID)")),
         line_total=_money_required(r, f"{sums}/ram:LineTotalAmount", "BT-106"),
@@ -354,7 +434,8 @@ def _parse_cii(reader: _Reader, source: Source) -> InvoiceData:
         amount_due=amount_due,
         syntax="cii",
         source=source,
-        line_net_amounts=line_net_amounts,
+        line_net_amounts=[line.net_amount for line in lines],
+        lines=lines,
         payment_means_code=r.text(f"{settlement}/ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode"),
         rounding_amount=_money_optional(r, f"{sums}/ram:RoundingAmount", "BT-114"),
     )

@@ -24,6 +24,8 @@
       if (title && title.value) { data.append("title", title.value); }
       var kind = form.querySelector("select[name=kind]");
       if (kind) { data.append("kind", kind.value); }
+      var procedure = form.querySelector("input[name=procedure_id]"); // the procedure page's form files into it
+      if (procedure) { data.append("procedure_id", procedure.value); }
       data.append("file", file, file.name);
 
       var xhr = new XMLHttpRequest();

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from eakte.errors import Conflict, EakteError, Invalid
-from eakte.services import casetypes, fileplan, system
+from eakte.errors import Conflict, EakteError, Invalid, NotFound
+from eakte.services import casetypes, extraction, fileplan, system
 from eakte.web.auth import admin_required, current_actor
 from eakte.web.runtime import runtime
 
@@ -71,3 +71,15 @@ def status() -> str:
     info = system.status(runtime(), current_actor())
     return render_template("admin_system/status.html", info=info,
                            breadcrumbs=[(_("Verwaltung"), None), (_("Systemstatus"), None)])
+
+
+@bp.post("/status/extractions/<int:version_id>/retry")
+@admin_required
+def retry_extraction(version_id: int) -> object:
+    try:
+        extraction.retry_failed(runtime(), current_actor(), version_id)
+    except (Conflict, NotFound) as exc:
+        flash(_message(exc), "warning")
+    else:
+        flash(_("Die Texterkennung wird erneut versucht."), "success")
+    return redirect(url_for("admin_system.status"), code=303)

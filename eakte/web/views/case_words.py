@@ -23,6 +23,10 @@ AUDIT_ACTIONS: dict[str, Callable[[], str]] = {
     "document.create": lambda: _("Dokument abgelegt"),
     "document.add_version": lambda: _("Neue Version abgelegt"),
     "document.download": lambda: _("Dokument heruntergeladen"),
+    "document.checkout": lambda: _("Dokument ausgecheckt"),
+    "document.checkin": lambda: _("Dokument eingecheckt"),
+    "document.checkout_cancel": lambda: _("Auschecken abgebrochen"),
+    "document.checkout_break": lambda: _("Sperre aufgehoben"),
     "invoice.intake": lambda: _("Rechnungseingang erfasst"),
     "workflow.start": lambda: _("Geschäftsgang gestartet"),
     "workflow.claim": lambda: _("Aufgabe übernommen"),
@@ -30,6 +34,10 @@ AUDIT_ACTIONS: dict[str, Callable[[], str]] = {
     "workflow.decide": lambda: _("Entscheidung getroffen"),
     "workflow.return": lambda: _("Zurückgegeben"),
     "workflow.escalate": lambda: _("Frist überschritten, eskaliert"),
+    "followup.created": lambda: _("Wiedervorlage gesetzt"),
+    "followup.done": lambda: _("Wiedervorlage erledigt"),
+    "followup.postponed": lambda: _("Wiedervorlage verschoben"),
+    "note.created": lambda: _("Vermerk angelegt"),
 }
 WORKFLOW_STATUSES: dict[str, Callable[[], str]] = {
     "running": lambda: _("läuft"),

@@ -10,13 +10,16 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from eakte.models import CASE_STATUSES, Case
+from eakte.presenters import invoice_lines
 from eakte.services import cases, documents, workflow
+from eakte.services import followups
 from eakte.web.auth import current_actor, login_required
 from eakte.web.forms import PlainForm
 from eakte.web.labels import status_label
 from eakte.web.paging import page_of, page_number
 from eakte.web.runtime import runtime
 from eakte.web.views.case_words import AUDIT_ACTIONS, WORKFLOW_ACTIONS, WORKFLOW_STATUSES, word
+from eakte.web.views import notes as notes_pages
 from eakte.web.views.schema import current_label, decision_label, step_label, type_label
 from workflows.definition import CaseType
 
@@ -91,12 +94,15 @@ def show(case_id: int) -> str:
     return render_template("cases/show.html", current_steps=[step_label(case_type, s) for s in open_steps], case=case, case_type=case_type,
                            type_label=type_label(case_type, case.case_type),
                            metadata=metadata_rows(case_type, case.metadata_), documents=docs, uploaders=uploaders,
+                           lines=invoice_lines(case.metadata_) if case.case_type == "invoice" else None,
                            instance=instance, open_tasks=open_tasks, history=history,
                            step_label=lambda key: step_label(case_type, key),
                            decision_label=lambda step, key: decision_label(case_type, step, key),
                            workflow_action=lambda key: word(WORKFLOW_ACTIONS, key),
                            workflow_status=lambda key: word(WORKFLOW_STATUSES, key), tab="overview",
                            actions=cases.case_actions(rt, actor, case_id),
+                           followups=followups.case_panel(rt, actor, case_id),
+                           **notes_pages.case_page_context(case_id),
                            breadcrumbs=_breadcrumbs(case))
 
 

@@ -58,7 +58,8 @@ def create() -> Any:
         return _form(case_type, choices, fields, request.args, {})
     new = cases.NewCase(file_plan_code=request.form.get("file_plan_code", ""), title=request.form.get("title", ""),
                         unit=request.form.get("unit", ""), case_type=case_type.key,
-                        metadata=submitted_metadata(case_type, request.form))
+                        metadata=submitted_metadata(case_type, request.form),
+                        confidentiality=request.form.get("confidentiality") or None)
     try:
         case = cases.open_case(rt, actor, new)
     except Invalid as exc:
@@ -131,7 +132,7 @@ def _error_at_field(exc: EakteError, fields: list[FormField]) -> tuple[str, str]
         if control.kind == "money":
             reason = _("Bitte geben Sie einen Betrag wie 1.234,56 ein.")
         return field_id, f"{control.label}: {reason}"
-    if name in ("title", "file_plan_code", "unit", "case_type"):
+    if name in ("title", "file_plan_code", "unit", "case_type", "confidentiality"):
         if name == "title" and not request.form.get("title", "").strip():
             message = _("Bitte geben Sie einen Betreff ein.")
         if name == "unit" and not request.form.get("unit"):

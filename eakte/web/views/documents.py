@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from eakte.presenters import content_disposition
 from eakte.errors import EakteError, Invalid
-from eakte.services import cases, documents
+from eakte.services import cases, checkout, documents
 from eakte.web.auth import current_actor, login_required
 from eakte.web.i18n import select_locale
 from eakte.web.runtime import runtime
+from eakte.web.views import cases as case_pages
 
 bp = Blueprint("documents", __name__)
 
@@ -37,11 +38,17 @@ class FileResult:
 @bp.get("/documents/<int:document_id>")
 @login_required
 def show(document_id: int) -> str:
+    return _show(document_id)
+
+
+def _show(document_id: int, errors: dict[str, str] | None = None) -> str:
+    """The document page; `errors`: a refused form's messages by field (shown at the field)."""
     document, uploaders = documents.document_with_uploaders(runtime(), current_actor(), document_id)
     case = document.case
     return render_template("documents/show.html", document=document, case=case, uploaders=uploaders,
                            actions=cases.case_actions(runtime(), current_actor(), case.id),
-                           kind_label=kind_label(case.case_type, document.kind),
+                           checkout=checkout.checkout_state(runtime(), current_actor(), document_id),
+                           errors=errors or {}, kind_label=kind_label(case.case_type, document.kind),
                            breadcrumbs=[(_("Akten"), url_for("cases.index")),
                                         (case.reference, url_for("cases.show", case_id=case.id)),
                                         (document.title, None)])
@@ -52,27 +59,40 @@ def show(document_id: int) -> str:
 def upload(case_id: int) -> Any:
     files = [f for f in request.files.getlist("file") if f.filename or f.content_length]
     wants_json = request.accept_mimetypes.best == "application/json"
+    # Into a procedure when the procedure page's form sends its id (the service checks it belongs to the case).
+    procedure_id = request.form.get("procedure_id", type=int)
+    back = url_for("procedures.show", procedure_id=procedure_id) if procedure_id else \
+        url_for("cases.show", case_id=case_id)
     if not files:
         message = _("Bitte wählen Sie mindestens eine Datei aus.")
         if wants_json:
             return jsonify(files=[], message=message), 422
         flash(message, "error")
-        return redirect(url_for("cases.show", case_id=case_id), code=303)
-    cases.read_case(runtime(), current_actor(), case_id)  # an invisible case is a 404 page before any file is read
+        return redirect(back, code=303)
+    case = cases.read_case(runtime(), current_actor(), case_id)  # an invisible case: a 404 before any file is read
     title = (request.form.get("title") or "").strip()
     kind = request.form.get("kind") or "document"
-    results = [_ingest(case_id, f, title if len(files) == 1 else "", kind) for f in files]
+    try:  # once for all files, and at its field: every file would be refused for it alike
+        documents.require_allowed_kind(runtime(), case, kind)
+    except Invalid as exc:
+        if wants_json:
+            flash(_reason(exc), "error")  # the script reloads the page, which shows it
+            return jsonify(files=[], message=_reason(exc)), 422
+        g.upload_errors = {"kind": _reason(exc)}  # read by documents/_upload.html inside the case page
+        return case_pages.show(case_id), 422
+    results = [_ingest(case_id, f, title if len(files) == 1 else "", kind, procedure_id) for f in files]
     for r in results:  # flashed for the script too: the page it reloads then shows every file's outcome
         flash(r.message, "success" if r.ok else "error")
     if wants_json:
         return jsonify(files=[r.__dict__ for r in results])
-    return redirect(url_for("cases.show", case_id=case_id), code=303)
+    return redirect(back, code=303)
 
 
-def _ingest(case_id: int, storage: FileStorage, title: str, kind: str) -> FileResult:
+def _ingest(case_id: int, storage: FileStorage, title: str, kind: str,
+            procedure_id: int | None = None) -> FileResult:
     """One file on its own: a refused file does not stop the others."""
     name = documents.safe_filename(storage.filename)
-    new = documents.NewDocument(title=title or name, kind=kind)
+    new = documents.NewDocument(title=title or name, kind=kind, procedure_id=procedure_id)
     try:
         result = documents.add_document(runtime(), current_actor(), case_id, new, _upload(storage))
     except EakteError as exc:
@@ -87,19 +107,74 @@ def _ingest(case_id: int, storage: FileStorage, title: str, kind: str) -> FileRe
 @bp.post("/documents/<int:document_id>/versions")
 @login_required
 def new_version(document_id: int) -> Any:
+    return _version_from_form(document_id, documents.add_version, lambda n, name: _(
+        "Version %(n)s (%(name)s) wurde gespeichert.", n=n, name=name))
+
+
+@bp.post("/documents/<int:document_id>/checkin")
+@login_required
+def check_in(document_id: int) -> Any:
+    return _version_from_form(document_id, checkout.check_in, lambda n, name: _(
+        "Version %(n)s (%(name)s) wurde eingecheckt; das Dokument ist wieder frei.", n=n, name=name))
+
+
+def _version_from_form(document_id: int, store: Callable[..., documents.Ingested],
+                       done: Callable[[int, str], str]) -> Response:
+    """A new version from the page's upload form, through `store` (a plain new version, or a check-in)."""
     storage = request.files.get("file")
     if storage is None or not (storage.filename or storage.content_length):
         flash(_("Bitte wählen Sie eine Datei aus."), "error")
         return redirect(url_for("documents.show", document_id=document_id), code=303)
     name = documents.safe_filename(storage.filename)
     try:
-        result = documents.add_version(runtime(), current_actor(), document_id, _upload(storage))
+        result = store(runtime(), current_actor(), document_id, _upload(storage))
     except EakteError as exc:
         if exc.status in (403, 404):
             raise
         flash(_("Die neue Version wurde nicht angenommen: %(reason)s", reason=_reason(exc)), "error")
         return redirect(url_for("documents.show", document_id=document_id), code=303)
-    flash(_("Version %(n)s (%(name)s) wurde gespeichert.", n=result.version.number, name=name), "success")
+    flash(done(result.version.number, name), "success")
+    return redirect(url_for("documents.show", document_id=document_id), code=303)
+
+
+# --- check-out ----------------------------------------------------------------------------------------------
+
+@bp.post("/documents/<int:document_id>/checkout")
+@login_required
+def check_out(document_id: int) -> Response:
+    return _checkout_step(document_id, lambda: checkout.check_out(runtime(), current_actor(), document_id),
+                          _("Sie haben das Dokument ausgecheckt. Bis zum Einchecken kann niemand sonst eine neue "
+                            "Version hochladen."))
+
+
+@bp.post("/documents/<int:document_id>/checkout/cancel")
+@login_required
+def cancel_checkout(document_id: int) -> Response:
+    return _checkout_step(document_id, lambda: checkout.cancel(runtime(), current_actor(), document_id),
+                          _("Das Auschecken wurde abgebrochen; das Dokument ist wieder frei."))
+
+
+@bp.post("/documents/<int:document_id>/checkout/break")
+@login_required
+def break_checkout(document_id: int) -> Response | tuple[str, int]:
+    reason = request.form.get("reason") or ""
+    return _checkout_step(document_id, lambda: checkout.break_lock(runtime(), current_actor(), document_id, reason),
+                          _("Die Sperre wurde aufgehoben; das Dokument ist wieder frei."))
+
+
+def _checkout_step(document_id: int, step: Callable[[], object], done: str) -> Response | tuple[str, int]:
+    """Run a check-out step: a conflict (someone else holds it, the case is closed) is a message on the page,
+    an invalid field (the reason) is shown at the field."""
+    try:
+        step()
+    except Invalid as exc:
+        return _show(document_id, {str(exc.extra.get("field")): _reason(exc)}), 422
+    except EakteError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(_("Das war nicht möglich: %(reason)s", reason=_reason(exc)), "error")
+    else:
+        flash(done, "success")
     return redirect(url_for("documents.show", document_id=document_id), code=303)
 
 
@@ -148,16 +223,14 @@ def inline_kind(mime_type: str) -> str | None:
 
 @bp.app_template_global("document_kind_options")
 def document_kind_options(case_type_key: str) -> list[tuple[str, str]]:
-    """(key, label) of the document kinds the case type declares, for the upload form of any page."""
-    case_type = runtime().registry.get(case_type_key)
-    kinds = case_type.document_kinds if case_type else ()
+    """(key, label) of the document kinds a case of the type takes (the ones the upload checks), for the upload
+    form of any page."""
     german = select_locale() == "de"
-    return [(k.key, k.label_de if german else k.label_en) for k in kinds] or [("document", _("Dokument"))]
+    return [(k.key, k.label_de if german else k.label_en) for k in documents.allowed_kinds(runtime(), case_type_key)]
 
 
 def kind_label(case_type_key: str, kind: str) -> str:
-    case_type = runtime().registry.get(case_type_key)
-    declared = next((k for k in case_type.document_kinds if k.key == kind), None) if case_type else None
+    declared = next((k for k in documents.allowed_kinds(runtime(), case_type_key) if k.key == kind), None)
     if declared is None:
         return kind
     return declared.label_de if select_locale() == "de" else declared.label_en

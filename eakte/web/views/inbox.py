@@ -1,4 +1,5 @@
-"""The Postkorb: the caller's open tasks, with counts per case type, filters, sorting and paging."""
+"""The Postkorb: the caller's open tasks, with counts per case type, filters, sorting and paging; above them the
+follow-ups (Wiedervorlagen) due today or overdue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 
 from eakte.presenters import task_views
-from eakte.services import workflow
+from eakte.services import followups, workflow
 from eakte.web.auth import current_actor, login_required
 from eakte.web.layout import note_open_tasks
 from eakte.web.paging import page_of, page_number
@@ -14,6 +15,7 @@ from eakte.web.runtime import runtime
 
 bp = Blueprint("inbox", __name__)
 SORTS = ("due", "arrival")
+FOLLOWUPS_SHOWN = 100  # the longest overdue first; the rest (a count says how many) once these are done
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,11 @@ def index() -> str:
     n = page_number()
     tasks, total, counts = workflow.inbox_page(rt, current_actor(), form.service_filter(),
                                                offset=(n - 1) * size, limit=size)
-    note_open_tasks(counts)
+    due = followups.inbox_followups(rt, current_actor(), limit=FOLLOWUPS_SHOWN)
+    note_open_tasks(counts, due.total)
     labels = case_type_labels()
     return render_template("inbox/index.html", form=form, rows=task_views(rt, tasks), page=page_of(total, size, n),
+                           due=due,
                            counts=[(key, labels.get(key, key), count) for key, count in sorted(counts.items())],
                            type_options=sorted(labels.items(), key=lambda kv: kv[1]))
 

@@ -90,7 +90,8 @@ def _work_on(case_id: int) -> str:
 def _fields_page(case_id: int, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                  status: int = 200) -> tuple[str, int]:
     case, states = invoices.invoice_fields(runtime(), current_actor(), case_id)
-    editable = [s for s in states if s.field.kind != "list"]
+    # A computed field the system left empty (e.g. the line count of a paper invoice) says nothing to the typist.
+    editable = [s for s in states if s.field.kind != "list" and not (s.field.read_only and s.value is None)]
     errors = errors or {}
     return render_template("invoices/fields.html", case=case, states=editable, values=values or {},
                            errors=errors, summary=[(f"field-{k}", v) for k, v in errors.items()],

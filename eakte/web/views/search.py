@@ -7,13 +7,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from eakte.errors import EakteError, Invalid
-from eakte.presenters import content_disposition
+from eakte.presenters import content_disposition, download_headers
 from eakte.services import exports, search
+from eakte.services.indexing import NOTE_KIND
 from eakte.web.auth import current_actor, login_required
 from eakte.web.i18n import select_locale
 from eakte.web.labels import status_label
@@ -99,6 +100,8 @@ def _facet_label(facet: str, value: str) -> str:
     if facet == "status":
         return status_label(value)
     if facet == "kind":
+        if value == NOTE_KIND:
+            return _("Vermerk")
         for t in runtime().registry.types.values():
             for k in t.document_kinds:
                 if k.key == value:
@@ -141,9 +144,9 @@ def index() -> tuple[str, int] | str:
     if errors:
         status = 422
     may_export = exports.may_export(actor)
-    # One export checkbox per case, at its first hit on the page (a case may have several matching documents).
-    first_of_case = {case_id: document_id for document_id, case_id in reversed([(h.document_id, h.case_id)
-                                                                                 for h in hits])}
+    # One export checkbox per case, at its first hit on the page (a case may have several matching documents and
+    # notes): the positions of those hits.
+    first_of_case = {h.case_id: i for i, h in reversed(list(enumerate(hits)))}
     body = render_template(
         "search/index.html", form=form, hits=hits, total=total, searched=searched and not errors, errors=errors,
         page=page_of(total, size, number), facets=_facets(form, facets), snippet=snippet_html,
@@ -180,18 +183,22 @@ def export() -> Response:
             raise Invalid("choose at least one case", field="case_ids",
                           detail_de="Bitte wählen Sie mindestens eine Akte aus.")
         selection = exports.ExportSelection(ids)
-    name, stream = exports.stream_bag(rt, actor, exports.select_cases(rt, actor, selection))
-    # The package is zipped while it streams: its length is not known up front, so no Content-Length.
-    return Response(stream_with_context(stream), mimetype="application/zip",
-                    headers={"Content-Disposition": content_disposition(name),
-                             "X-Export-Receipt": url_for("search.receipt", name=name.removesuffix(".zip"))})
+    bag = exports.stream_bag(rt, actor, exports.select_cases(rt, actor, selection))
+    # The length is known before the first byte (export.js shows the progress from it); the receipt, which has
+    # the package's SHA-256 once the last byte has gone out, is named in a header for the script to fetch.
+    return Response(stream_with_context(bag.chunks), mimetype="application/zip",
+                    headers={**download_headers(bag.filename, bag.size),
+                             "X-Export-Receipt": url_for("search.receipt", name=bag.name)})
 
 
 @bp.get("/search/exports/<name>")
 @login_required
-def receipt(name: str) -> str:
+def receipt(name: str) -> Response | str:
     rt, actor = runtime(), current_actor()
     found = exports.export_receipt(rt, actor, name)
+    if request.accept_mimetypes.best == "application/json":  # export.js, after the download
+        return jsonify(name=found.name, complete=found.complete, sha256=found.sha256, size=found.size,
+                       case_count=found.case_count, url=url_for("search.receipt", name=found.name))
     return render_template("search/receipt.html", receipt=found,
                            breadcrumbs=[(_("Suche"), url_for("search.index")), (_("Export"), None)])
 

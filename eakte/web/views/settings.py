@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 
 from eakte.clock import utcnow
 from eakte.errors import EakteError, Invalid
@@ -49,13 +50,26 @@ def password() -> object:
                 identity.change_password(runtime(), current_actor(), current, new,
                                          keep_session=session.get("sid"))
             except Invalid as exc:
-                errors[exc.extra.get("field", "new_password")] = _message(exc)
+                field = exc.extra.get("field", "new_password")
+                # Counted by the limit of failed attempts (eakte.web.auth.limit_password_checks).
+                g.wrong_current_password = field == "current_password"
+                errors[field] = _message(exc)
         if not errors:
             flash(_("Ihr Passwort wurde geändert."), "success")
             return redirect(url_for("settings.index"), code=303)
-    body = render_template("settings/password.html", errors=errors, summary=list(errors.items()),
-                           breadcrumbs=_crumbs((_("Passwort ändern"), None)))
-    return body, 422 if errors else 200
+    return _password_page(errors, 422 if errors else 200)
+
+
+def _password_page(errors: dict[str, str], status: int) -> tuple[str, int]:
+    return render_template("settings/password.html", errors=errors, summary=list(errors.items()),
+                           breadcrumbs=_crumbs((_("Passwort ändern"), None))), status
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many_wrong_passwords(exc: RateLimitExceeded) -> tuple[str, int]:
+    message = _("Zu viele falsche Eingaben des aktuellen Passworts. Bitte warten Sie einige Minuten und "
+                "versuchen Sie es dann erneut.")
+    return _password_page({"current_password": message}, 429)
 
 
 def _tokens_page(errors: dict[str, str] | None = None, form: dict[str, str] | None = None,

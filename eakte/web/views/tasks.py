@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from eakte.presenters import task_view
+from eakte.presenters import invoice_lines, task_view
 from eakte.errors import Invalid
 from eakte.services import documents, workflow
 from eakte.web.auth import local_path, current_actor, login_required
@@ -38,7 +38,8 @@ def _render(task: dict[str, Any], *, status: int = 200, errors: dict[str, str] |
     case = task["case"]
     docs = documents.case_documents(rt, current_actor(), case.id)
     case_type = rt.registry.get(case.case_type)
-    fields = [f for f in case_type.fields if f.name not in ("checks", "skonto")] if case_type else []
+    # Lists get their own sections (skonto, lines, checks); the line count is in the lines table.
+    fields = [f for f in case_type.fields if f.kind != "list" and f.name != "line_count"] if case_type else []
     invoice_doc = next((d for d in docs if d.kind == "invoice"), None)
     inline = None
     if invoice_doc is not None:
@@ -49,6 +50,7 @@ def _render(task: dict[str, Any], *, status: int = 200, errors: dict[str, str] |
     summary = list(errors.items())  # each key is the id of the control the message belongs to
     body = render_template("tasks/show.html", t=task, case=case, documents=docs, inline=inline, fields=fields,
                            metadata=case.metadata_, checks=task["checks"], errors=errors, summary=summary,
+                           lines=invoice_lines(case.metadata_) if case.case_type == "invoice" else None,
                            form=form or {}, next_url=request.full_path if request.method == "GET"
                            else url_for("tasks.show", task_id=task["id"]),
                            breadcrumbs=[(_("Postkorb"), url_for("inbox.index")), (case.reference, None)])

@@ -37,8 +37,8 @@ NSMAP = {
 
 CONTRACT_FIELDS = (
     "invoice_number", "issue_date", "type_code", "currency", "due_date", "buyer_reference", "payment_terms",
-    "skonto", "seller_name", "seller_vat_id", "iban", "line_total", "total_net", "total_vat", "total_gross",
-    "prepaid", "amount_due",
+    "skonto", "seller_name", "seller_vat_id", "buyer_name", "iban", "line_total", "total_net", "total_vat",
+    "total_gross", "prepaid", "amount_due", "lines", "line_count",
 )
 MONEY_FIELDS = ("line_total", "total_net", "total_vat", "total_gross", "prepaid", "amount_due")
 
@@ -91,6 +91,22 @@ def expected_skonto(payment_terms: str | None, issue: date, amount_due: Decimal)
     return terms
 
 
+def _attribute(root: etree._Element, path: str, name: str) -> str | None:
+    nodes = root.xpath(path, namespaces=NSMAP)
+    return nodes[0].get(name) if nodes else None
+
+
+def expected_line(line: etree._Element, *, line_id: str, name: str, quantity: str, price: str, amount: str,
+                  tax: str, category: str, rate: str) -> dict[str, Any]:
+    """One invoice line (BG-25) as a dict like vars(InvoiceLine), with the given paths relative to the line."""
+    return {
+        "line_id": _first(line, line_id), "name": _first(line, name), "quantity": _dec(_first(line, quantity)),
+        "unit_code": _attribute(line, quantity, "unitCode"), "net_price": _dec(_first(line, price)),
+        "net_amount": _dec(_first(line, amount)), "vat_category": _first(line, f"{tax}/{category}"),
+        "vat_rate": _dec(_first(line, f"{tax}/{rate}")),
+    }
+
+
 def expected_fields(xml: bytes) -> dict[str, Any]:
     """Every field of InvoiceData read straight from the XML with XPath."""
     root = etree.fromstring(xml)
@@ -123,6 +139,13 @@ def expected_fields(xml: bytes) -> dict[str, Any]:
             prepaid=_dec(_first(root, "cac:LegalMonetaryTotal/cbc:PrepaidAmount")) or Decimal(0),
             amount_due=_dec(_first(root, "cac:LegalMonetaryTotal/cbc:PayableAmount")),
             line_net_amounts=[Decimal(v) for v in _strings(root, f"{line}/cbc:LineExtensionAmount")],
+            buyer_name=(_first(root, "cac:AccountingCustomerParty//cac:PartyLegalEntity/cbc:RegistrationName")
+                        or _first(root, "cac:AccountingCustomerParty//cac:PartyName/cbc:Name")),
+            lines=[expected_line(element, line_id="cbc:ID", name="cac:Item/cbc:Name",
+                                 quantity="cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity",
+                                 price="cac:Price/cbc:PriceAmount", amount="cbc:LineExtensionAmount",
+                                 tax="cac:Item/cac:ClassifiedTaxCategory", category="cbc:ID", rate="cbc:Percent")
+                   for element in root.xpath(line, namespaces=NSMAP)],
         )
     elif ns == CII:
         settlement = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
@@ -155,10 +178,23 @@ def expected_fields(xml: bytes) -> dict[str, Any]:
                 root, "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem"
                       "/ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation"
                       "/ram:LineTotalAmount")],
+            buyer_name=_first(root, f"{agreement}/ram:BuyerTradeParty/ram:Name"),
+            lines=[expected_line(element, line_id="ram:AssociatedDocumentLineDocument/ram:LineID",
+                                 name="ram:SpecifiedTradeProduct/ram:Name",
+                                 quantity="ram:SpecifiedLineTradeDelivery/ram:BilledQuantity",
+                                 price="ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice"
+                                       "/ram:ChargeAmount",
+                                 amount="ram:SpecifiedLineTradeSettlement"
+                                        "/ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
+                                 tax="ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax",
+                                 category="ram:CategoryCode", rate="ram:RateApplicablePercent")
+                   for element in root.xpath("rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem",
+                                             namespaces=NSMAP)],
         )
     else:
         raise AssertionError(f"not an invoice sample: {root.tag}")
     out["skonto"] = expected_skonto(out["payment_terms"], out["issue_date"], out["amount_due"])
+    out["line_count"] = len(out["lines"])
     return out
 
 
@@ -173,6 +209,10 @@ def expected_metadata(fields: dict[str, Any]) -> dict[str, Any]:
                 "base": None if t["base"] is None else str(cents(t["base"])),
                 "deadline": t["deadline"].isoformat(), "amount": str(cents(t["amount"])),
             } for t in value]
+        elif name == "lines":  # amounts in cents, quantity, unit price and rate as written
+            meta[name] = [{**line, **{k: None if line[k] is None else str(line[k])
+                                      for k in ("quantity", "net_price", "vat_rate")},
+                           "net_amount": str(cents(line["net_amount"]))} for line in value]
         elif isinstance(value, Decimal):
             meta[name] = str(cents(value))
         elif isinstance(value, date):
