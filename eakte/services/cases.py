@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import OFFICE_TZ, office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
+from eakte.services.inputs import required_title
 from eakte.models import CASE_STATUSES, AuditEvent, Case, CaseCounter, FilePlanNode, Unit
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, confidentiality, indexing, procedures, workflow
@@ -101,7 +102,7 @@ def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry
     if node is None:
         raise Invalid(f"file_plan_code: no file plan node {new.file_plan_code!r}", field="file_plan_code",
                       detail_de=f"Keine Aktenplanposition {new.file_plan_code!r}")
-    title = _title(new.title)
+    title = required_title(new.title)
     case_type = case_type_of(registry, new.case_type or "general")
     submitted = _metadata(new.metadata)
     metadata = checked_metadata(case_type, {**submitted, **_metadata(derived)})
@@ -151,7 +152,7 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
         confidentiality.set_level(session, actor, case, changes.confidentiality)
     changed: dict[str, Any] = {}
     if changes.title is not None and changes.title != case.title:
-        changed["title"] = {"old": case.title, "new": _title(changes.title)}
+        changed["title"] = {"old": case.title, "new": required_title(changes.title)}
         case.title = changed["title"]["new"]
     if changes.metadata is not None:
         submitted = _metadata(changes.metadata)
@@ -230,13 +231,6 @@ def _require_open(case: Case) -> None:
         raise Conflict(f"case {case.reference} is closed", detail_de=f"Akte {case.reference} ist geschlossen (z.d.A.)")
 
 
-def _title(title: str) -> str:
-    title = (title or "").strip()
-    if not title:
-        raise Invalid("title must not be empty", field="title", detail_de="Betreff darf nicht leer sein")
-    if len(title) > 500:
-        raise Invalid("title: at most 500 characters", field="title")
-    return title
 
 
 def _metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from eakte.config import MIB
 from eakte.db import after_commit
 from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, UnsupportedFileType
+from eakte.services.inputs import required_text
 from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
 from eakte.models import Case, Document, DocumentVersion, ExtractedText, User
@@ -90,7 +91,7 @@ def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, uplo
 def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new: NewDocument, staged: Staged,
                     blob: BlobRef) -> Ingested:
     """The rows of a new document in the caller's transaction; its text is extracted after the commit."""
-    title = _required_text(new.title, "title", 500)
+    title = required_text(new.title, "title", 500)
     kind = require_allowed_kind(rt, case, new.kind)
     procedure = procedures.procedure_for_upload(session, actor, rt.registry, case, new.procedure_id)
     document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
@@ -346,13 +347,6 @@ def _require_versionable(rt: Runtime, session: Session, document: Document) -> N
         approvals.require_new_version_allowed(session, case_type, document.case_id, document.kind)
 
 
-def _required_text(value: str | None, field: str, max_len: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise Invalid(f"{field} must not be empty", field=field)
-    if len(value) > max_len:
-        raise Invalid(f"{field}: at most {max_len} characters", field=field)
-    return value
 
 
 def safe_filename(name: str | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict, Forbidden, Invalid
+from eakte.services.inputs import required_text
 from eakte.models import Case, FollowUp, Procedure, Unit, User
 from eakte.runtime import Runtime
 from eakte.services import audit
@@ -119,13 +120,8 @@ def _due_on(due_on: dt.date | None) -> dt.date:
 
 
 def _note(note: str | None) -> str:
-    note = (note or "").strip()
-    if not note:
-        raise Invalid("note must not be empty", field="note", detail_de="Bitte geben Sie einen Hinweis ein")
-    if len(note) > NOTE_MAX:
-        raise Invalid(f"note: at most {NOTE_MAX} characters", field="note",
-                      detail_de=f"Der Hinweis darf höchstens {NOTE_MAX} Zeichen lang sein")
-    return note
+    return required_text(note, "note", NOTE_MAX, empty_de="Bitte geben Sie einen Hinweis ein",
+                         too_long_de=f"Der Hinweis darf höchstens {NOTE_MAX} Zeichen lang sein")
 
 
 def _procedure(session: Session, case: Case, procedure_id: int | None, hidden: HiddenSubfiles) -> Procedure | None:

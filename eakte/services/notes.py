@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import office_today
 from eakte.errors import Conflict, Invalid
+from eakte.services.inputs import required_text
 from eakte.models import Case, Note, Procedure, User
 from eakte.runtime import Runtime
 from eakte.services import audit, indexing
@@ -82,13 +83,8 @@ def record_note(session: Session, actor: Actor, registry: Registry, case_id: int
 
 
 def _text(value: str | None) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise Invalid("text must not be empty", field="text", detail_de="Bitte geben Sie den Text des Vermerks ein.")
-    if len(text) > MAX_TEXT:
-        raise Invalid(f"text: at most {MAX_TEXT} characters", field="text",
-                      detail_de=f"Ein Vermerk hat höchstens {MAX_TEXT} Zeichen.")
-    return text
+    return required_text(value, "text", MAX_TEXT, empty_de="Bitte geben Sie den Text des Vermerks ein.",
+                         too_long_de=f"Ein Vermerk hat höchstens {MAX_TEXT} Zeichen.")
 
 
 def _noted_on(value: dt.date | None) -> dt.date:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
+from eakte.services.inputs import required_title
 from eakte.models import Case, Document, FollowUp, Procedure
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, indexing
@@ -78,13 +79,6 @@ def ensure_subfiles(session: Session, actor: Actor, case: Case, case_type: CaseT
             for sub in case_type.subfiles if sub.key not in present]
 
 
-def _title(title: str | None) -> str:
-    title = (title or "").strip()
-    if not title:
-        raise Invalid("title must not be empty", field="title", detail_de="Betreff darf nicht leer sein")
-    if len(title) > 500:
-        raise Invalid("title: at most 500 characters", field="title", detail_de="Betreff: höchstens 500 Zeichen")
-    return title
 
 
 def _require_case_open(case: Case) -> None:
@@ -108,7 +102,7 @@ def create_procedure(session: Session, actor: Actor, registry: Registry, case_id
                        "procedures cannot be added",
                        detail_de=f"Akten des Typs {case_type.label_de} sind in festgelegte Teilakten gegliedert; "
                                  "weitere Vorgänge können nicht angelegt werden")
-    return _add(session, actor, case, _title(title))
+    return _add(session, actor, case, required_title(title))
 
 
 def _procedure(session: Session, actor: Actor, registry: Registry, procedure_id: int,
@@ -127,8 +121,8 @@ def update_procedure(session: Session, actor: Actor, registry: Registry, procedu
         if procedure.kind == "subfile":
             raise Invalid("a sub-file's title comes from its case type and cannot be changed", field="title",
                           detail_de="Der Titel einer Teilakte ist durch den Aktentyp festgelegt")
-        changed["title"] = {"old": procedure.title, "new": _title(changes.title)}
-        procedure.title = _title(changes.title)
+        changed["title"] = {"old": procedure.title, "new": required_title(changes.title)}
+        procedure.title = required_title(changes.title)
     if changes.status is not None and changes.status != procedure.status:
         if changes.status not in PROCEDURE_STATUSES:
             raise Invalid(f"status: expected one of {', '.join(PROCEDURE_STATUSES)}", field="status",
