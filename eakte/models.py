@@ -14,6 +14,8 @@ DISPOSAL_ACTIONS = ("archive", "destroy")
 CASE_STATUSES = ("open", "closed")
 PROCEDURE_KINDS = ("procedure", "subfile")
 FOLLOWUP_STATUSES = ("open", "done")
+ACCESS_REQUEST_STATUSES = ("pending", "granted", "refused", "withdrawn")
+ADVERSE_STATUSES = ("hearing", "filed", "removed")
 TEXT_STATUSES = ("pending", "done", "encrypted", "unsupported", "failed")
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid alias) on SQLite.
@@ -135,6 +137,9 @@ class Case(Base):
     confidentiality: Mapped[str] = mapped_column(String(32), default="open", server_default="open")
     # The last procedure number handed out in this case: raised under the case's row lock, so numbers have no gaps.
     last_procedure_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The person the file is about, when they have an account (a personnel file's employee, from the field the
+    # case type names as `subject_field`): they may inspect their own file read-only.
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     file_plan_node: Mapped[FilePlanNode] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
 
@@ -247,6 +252,90 @@ class FollowUp(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     done_at: Mapped[dt.datetime | None]
     done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CaseKey(Base):
+    """A value that identifies at most one case of its type (`CaseType.unique_fields`, e.g. a personnel number):
+    the unique constraint makes two concurrent creations with the same value fail, whatever the metadata says."""
+
+    __tablename__ = "case_keys"
+    __table_args__ = (UniqueConstraint("case_type", "name", "value"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class AccessRequest(Base):
+    """Recorded-reason access (Einsicht mit Begründung) to one restricted case, e.g. an auditor's to a personnel
+    file: asked for with a reason, granted (for a limited time) or refused by the case type's granting role, or
+    granted at once and flagged where configured. Rows are never deleted: they are the file's access record."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'granted', 'refused', 'withdrawn')", name="ck_access_request_status"),
+        Index("ix_access_requests_user_status", "user_id", "status", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # who asks (and, once granted, may read)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)  # the decider's, required for a refusal
+    expires_at: Mapped[dt.datetime | None]  # naive UTC; a grant counts while now < expires_at
+    # Granted immediately by configuration, without a decider: flagged for the granting role to review.
+    immediate: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class AdverseItem(Base):
+    """An adverse item (nachteiliger Vorgang: complaint, warning) of a personnel file on its way through the
+    hearing (BBG §109) to being filed, and on to its removal (BBG §112). The item's document and the employee's
+    statement are ordinary documents of the file; this row holds the state the rules of
+    `workflows.personnel.adverse` move it through."""
+
+    __tablename__ = "adverse_items"
+    __table_args__ = (
+        CheckConstraint("status IN ('hearing', 'filed', 'removed')", name="ck_adverse_status"),
+        Index("ix_adverse_items_status_removal", "status", "removal_due_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
+    # The item's document; NULL once removed (destroyed: `DocumentDestruction` records that, never what).
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20), default="hearing")
+    hearing_due_on: Mapped[dt.date] = mapped_column(Date)
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"))
+    statement_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    statement_declined: Mapped[bool] = mapped_column(default=False, server_default=false())
+    heard_at: Mapped[dt.datetime | None]
+    heard_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filed_at: Mapped[dt.datetime | None]
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removal_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    removed_at: Mapped[dt.datetime | None]
+    removed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    removal_ground: Mapped[str | None] = mapped_column(String(32))  # "application" | "unfounded"
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class DocumentDestruction(Base):
+    """That a document was destroyed, when, by whom and on which ground, never what it was: the one row that lets
+    the database delete its versions (the trigger of migration 0012 refuses any other deletion)."""
+
+    __tablename__ = "document_destructions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    document_id: Mapped[int] = mapped_column(Id, unique=True)  # no foreign key: the document row goes
+    destroyed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    destroyed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ground: Mapped[str] = mapped_column(String(64))
 
 
 class ExtractedText(Base):

@@ -205,6 +205,28 @@ class DocumentKind:
     # `CaseType.frozen_after` fixes fields: what the step confirmed (e.g. the invoice itself) must not be replaced
     # behind it. Returning the case to that step or an earlier one voids the decision and lifts the lock.
     frozen_after: str | None = None
+    # Filed only through the case type's own flow (e.g. a personnel file's warning, which must pass the hearing
+    # first): a plain upload of this kind is refused, and its audit events name no title or file name, so that a
+    # later removal (`DocumentDestruction`) leaves a record that something was removed, never what.
+    managed: bool = False
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """Who sees a restricted case type's cases (`CaseType.restricted`), and how the others may be let in.
+
+    Only members of the case's unit holding one of `reader_roles` (any role when empty) see a case, never through
+    a workflow, a deputyship or an auditor's or admin's general view; members of a sub-file's `unit` see the case
+    and that sub-file only. Auditors, and admins where `admins_need_reason`, ask for recorded-reason access to one
+    case; `grant_role` held in the case's unit grants it for `grant_hours`, or, with `grant_immediately`, it is
+    granted at once and flagged. With `log_reads`, every read of such a case is an audit event."""
+
+    reader_roles: tuple[str, ...] = ()
+    admins_need_reason: bool = False
+    grant_hours: int | None = None  # None: no recorded-reason access
+    grant_role: str = "head_of_unit"
+    grant_immediately: bool = False
+    log_reads: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,7 +259,13 @@ class CaseType:
     start: str | None = None  # first step; None: cases of this type have no workflow
     open_schema: bool = False  # accept metadata keys beyond the declared fields
     extra_roles: tuple[str, ...] = ()  # roles this type introduces (e.g. for value tiers)
-    restricted: bool = False  # only the responsible unit (and admins) see it; auditors need a reason
+    restricted: bool = False  # only the responsible unit sees it (`restriction` says who exactly)
+    restriction: Restriction = Restriction()
+    # A field holding the username of the person the file is about (a personnel file's employee): they may
+    # inspect their own file read-only. The services resolve it to `Case.subject_user_id`.
+    subject_field: str | None = None
+    # Fields whose value identifies at most one case of this type (a personnel number): kept in `CaseKey`.
+    unique_fields: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Metadata computed from metadata after every change (e.g. the invoice checks); wins over typed values.
     derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
@@ -341,6 +369,12 @@ class CaseType:
             if kind.frozen_after is not None and kind.frozen_after not in keys:
                 raise DefinitionError(f"{where}: document kind {kind.key!r} frozen after unknown step "
                                       f"{kind.frozen_after!r}")
+        for name in self.unique_fields + ((self.subject_field,) if self.subject_field else ()):
+            if name not in declared:
+                raise DefinitionError(f"{where}: field {name!r} (unique or subject field) is not declared")
+        for role in self.restriction.reader_roles + (self.restriction.grant_role,):
+            if self.restricted and role not in roles:
+                raise DefinitionError(f"{where}: restriction names unknown role {role!r}")
         if len({f.key for f in self.subfiles}) != len(self.subfiles):
             raise DefinitionError(f"{where}: duplicate sub-file keys")
         for sub in self.subfiles:
@@ -408,7 +442,9 @@ class CaseType:
             "key": self.key, "label_de": self.label_de, "label_en": self.label_en,
             "fields": [f.describe() for f in self.fields],
             "document_kinds": [{"key": k.key, "label_de": k.label_de, "label_en": k.label_en,
-                                "frozen_after": k.frozen_after} for k in self.document_kinds],
+                                "frozen_after": k.frozen_after, "managed": k.managed} for k in self.document_kinds],
+            "restricted": self.restricted,
+            "unique_fields": list(self.unique_fields),
             "subfiles": [{"key": f.key, "label_de": f.label_de, "label_en": f.label_en, "unit": f.unit,
                           "min_role": f.min_role, "retention_years": f.retention_years} for f in self.subfiles],
             "start": self.start,

@@ -27,6 +27,11 @@ class Registry:
     def restricted_types(self) -> frozenset[str]:
         return frozenset(k for k, t in self.types.items() if t.restricted)
 
+    @property
+    def restricted(self) -> Mapping[str, CaseType]:
+        """The restricted case types by key: their `restriction` and sub-files decide who sees their cases."""
+        return {k: t for k, t in self.types.items() if t.restricted}
+
 
 def load_registry(settings: Mapping[str, Mapping[str, Any]] | None = None,
                   extra: Mapping[str, CaseType | Factory] | None = None) -> Registry:
