@@ -16,6 +16,10 @@ from eakte.api import routes_followups  # noqa: F401
 from eakte.api import routes_procedures  # noqa: F401
 from eakte.api import routes_notes  # noqa: F401
 from eakte.api import routes_checkout  # noqa: F401
+from eakte.api import routes_adverse  # noqa: F401
+from eakte.api import routes_reads  # noqa: F401
+from eakte.api import routes_access  # noqa: F401
+from eakte.api import routes_inspection  # noqa: F401
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime

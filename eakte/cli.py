@@ -19,7 +19,8 @@ from eakte.models import User
 from eakte.bootstrap import build_runtime
 from eakte.jobs import jobs_of
 from eakte.runtime import Runtime
-from eakte.services import audit_anchor, cases, casetypes, checkout, documents, fileplan, identity, integrity
+from eakte.services import access_requests, audit_anchor, cases, casetypes, checkout, documents, fileplan, identity
+from eakte.services import integrity
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 from storage import BlobStoreError
 from workflows.definition import DefinitionError
@@ -60,7 +61,7 @@ def user_actor(rt: Runtime, username: str) -> Actor:
         user = identity.user_by_name(session, username)
         if not user.is_active:  # acting for someone who has left would sidestep their deactivation
             fail(f"user {username} is deactivated")
-        return Actor(load_principal(session, user, rt.registry.restricted_types, rt.settings.confidentiality), "cli")
+        return Actor(load_principal(session, user, rt.registry.restricted, rt.settings.confidentiality), "cli")
 
 
 @click.group(cls=Cli)
@@ -188,7 +189,8 @@ def demo(ctx: click.Context, host: str, port: int, seed_only: bool) -> None:
             click.echo(f"{login.username:10} {login.password:14} {login.roles:38} {login.token}")
         click.echo("\nIm Browser: anna (Rechnungseingang) legt Akten an und nimmt Rechnungen entgegen; die Demo-Rechnungen "
                    "warten im Postkorb von anna, oskar (sachlich richtig) und bernd (rechnerisch richtig); "
-                   "heidi erteilt die Anordnung.")
+                   "heidi erteilt die Anordnung. Personalakten: petra (Personalamt) führt sie, helga leitet das "
+                   "Personalamt, beate (Beihilfestelle) sieht die Beihilfe, erika sieht ihre eigene Akte.")
         click.echo(f"API:        curl -H 'Authorization: Bearer {logins[0].token}' {url}/api/v1/inbox\n")
 
     if seed_only:
@@ -503,6 +505,53 @@ def documents_unlock(ctx: click.Context, document_id: int, reason: str) -> None:
     document, holder = checkout.break_lock(runtime(ctx), cli_actor(), document_id, reason)
     click.echo(f"Document {document.id} ({document.title}): check-out by {holder.username} since "
                f"{holder.since:%Y-%m-%d %H:%M} UTC broken.")
+
+
+# --- recorded-reason access ---------------------------------------------------------------------------------
+
+@main.group("access-requests")
+def access_requests_group() -> None:
+    """Recorded-reason access (Einsicht mit Begründung) to restricted files, e.g. personnel files."""
+
+
+def _request_line(r: access_requests.AccessRequestEntry) -> str:
+    until = f" until {r.expires_at:%Y-%m-%d %H:%M} UTC" if r.expires_at else ""
+    flags = " (immediate)" if r.immediate else ""
+    return f"{r.id}\t{r.case_reference}\t{r.user}\t{r.status}{until}{flags}\t{r.reason}"
+
+
+@access_requests_group.command("list")
+@click.option("--as", "username", required=True, help="Whose view: their own requests and those they decide.")
+@click.option("--status", type=click.Choice(access_requests.STATUSES))
+@click.pass_context
+def access_requests_list(ctx: click.Context, username: str, status: str | None) -> None:
+    """List access requests as USER sees them, the newest first (id, case, requester, status, reason)."""
+    rt = runtime(ctx)
+    items, total = access_requests.list_requests(rt, user_actor(rt, username), status=status, limit=500)
+    for r in items:
+        click.echo(_request_line(r))
+    click.echo(f"{total} access requests.")
+
+
+@access_requests_group.command("grant")
+@click.argument("request_id", type=click.IntRange(min=1))
+@click.option("--as", "username", required=True, help="Who decides: the granting role in the case's unit.")
+@click.pass_context
+def access_requests_grant(ctx: click.Context, request_id: int, username: str) -> None:
+    """Grant a pending request for the case type's configured hours; audited under USER."""
+    rt = runtime(ctx)
+    click.echo(_request_line(access_requests.decide_grant(rt, user_actor(rt, username), request_id)))
+
+
+@access_requests_group.command("refuse")
+@click.argument("request_id", type=click.IntRange(min=1))
+@click.option("--as", "username", required=True, help="Who decides: the granting role in the case's unit.")
+@click.option("--comment", required=True, help="Why access is refused (kept in the case's audit trail).")
+@click.pass_context
+def access_requests_refuse(ctx: click.Context, request_id: int, username: str, comment: str) -> None:
+    """Refuse a pending request; audited under USER."""
+    rt = runtime(ctx)
+    click.echo(_request_line(access_requests.decide_refuse(rt, user_actor(rt, username), request_id, comment)))
 
 
 # --- integrity --------------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.config import Settings
-from eakte.models import Task, Unit
+from eakte.models import DocumentVersion, Procedure, Task, Unit
 from eakte.runtime import Runtime
-from eakte.services import cases, documents, extraction, fileplan, identity, invoices, procedures, workflow
+from eakte.services import adverse, cases, documents, extraction, fileplan, identity, invoices, procedures, workflow
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
 
 PASSWORD = "eakte-demo"
@@ -26,14 +26,17 @@ DEMO_DATA = Path(__file__).parent / "demo_data"
 DEMO_ROUTING = {part: "32" for part in ("12345", "12346", "12347", "12348", "12349", "12350", "18188", "01944",
                                         "05676")}
 
-UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("14", "Rechnungsprüfungsamt"), ("20", "Kämmerei"),
-         ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
+UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("11.1", "Beihilfestelle"), ("14", "Rechnungsprüfungsamt"),
+         ("20", "Kämmerei"), ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
 
 USERS = [  # username, display name, [(unit, role)]
     ("anna", "Anna Schäfer", [("20", "clerk")]),
     ("bernd", "Bernd Köhler", [("20", "approver"), ("20", "clerk")]),
     ("olga", "Olga Weiß", [("32", "clerk")]),
-    ("petra", "Petra Müller", [("11", "clerk")]),
+    ("petra", "Petra Müller", [("11", "clerk")]),                                  # Personalsachbearbeitung
+    ("helga", "Helga Schneider", [("11", "clerk"), ("11", "head_of_unit")]),      # Leitung Personalamt
+    ("beate", "Beate Hoffmann", [("11.1", "clerk")]),                             # Beihilfestelle
+    ("erika", "Erika Muster", []),  # an employee: no unit, she sees only her own personnel file
     ("wilhelm", "Wilhelm Groß", [("50", "clerk"), ("50", "approver")]),
     ("oskar", "Oskar Lehmann", [("32", "approver")]),
     ("heidi", "Heidi Vogel", [("32", "approver"), ("32", "head_of_unit")]),
@@ -64,9 +67,6 @@ CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, p
     ("32.10", "32", "olga", "Gewerbeabmeldung Kfz-Werkstatt Schneider", "general",
      [("Gewerbeabmeldung GewA 3", "notification", ["Gewerbeabmeldung nach § 14 GewO",
        "Aufgabe des Betriebs zum 31.12.2025; Mitteilung an Handwerkskammer und Finanzamt."])]),
-    ("11.10", "11", "petra", "Personalakte Muster, Erika (Grundakte)", "general",
-     [("Arbeitsvertrag", "contract", ["Arbeitsvertrag nach TVöD", "Eingruppierung Entgeltgruppe 9a.",
-       "Vertraulich: Personalakte, Zugriff nur für Personalsachbearbeitung."])]),
     ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "general",
      [("Erhebungsbogen", "form", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
        "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
@@ -110,16 +110,18 @@ def seed_demo(rt: Runtime) -> list[Login]:
     if not seeded:
         _seed_cases(rt)
         _seed_invoices(rt)
+        _seed_personnel_files(rt)
     logins = []
     with rt.db.write() as session:
         for username, _display, roles in USERS:
             token = identity.issue_token(session, operator, identity.user_by_name(session, username), "demo")
-            logins.append(Login(username, PASSWORD, ", ".join(f"{r}@{u}" for u, r in roles), token))
+            logins.append(Login(username, PASSWORD, ", ".join(f"{r}@{u}" for u, r in roles) or "employee (no unit)",
+                                token))
     return logins
 
 
 def _actor(rt: Runtime, session: Session, username: str) -> Actor:
-    return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types,
+    return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted,
                                 rt.settings.confidentiality), "demo")
 
 
@@ -152,6 +154,78 @@ PROCEDURES = {
             "Stellungnahme der Anwohner zu den Öffnungszeiten der Außengastronomie."]),
     ],
 }
+
+
+@dataclass(frozen=True)
+class DemoDocument:
+    title: str
+    kind: str
+    paragraphs: list[str]
+    subfile: str | None = None  # None: the Grundakte
+    by: str = "petra"  # who files it: the Beihilfe sub-file is the Beihilfestelle's
+
+
+@dataclass(frozen=True)
+class DemoPersonnelFile:
+    metadata: dict[str, str]
+    documents: list[DemoDocument]
+    adverse: DemoDocument | None = None  # filed through the hearing flow: waits for the employee's hearing
+
+
+# Two personnel files (fictional people): Erika Muster's, whose account lets her inspect it, and one with a
+# warning awaiting the hearing. The title is made from name and personnel number.
+PERSONNEL_FILES = [
+    DemoPersonnelFile(
+        {"personnel_number": "P-1001", "name": "Muster, Erika", "birth_date": "1984-06-15",
+         "status_group": "Tarifbeschäftigte", "entry_date": "2012-04-01", "employing_unit": "32",
+         "employee_user": "erika"},
+        [DemoDocument("Arbeitsvertrag", "contract", [
+            "Arbeitsvertrag nach TVöD", "Eingruppierung Entgeltgruppe 9a.",
+            "Vertraulich: Personalakte, Zugriff nur für Personalsachbearbeitung."]),
+         DemoDocument("Urlaubsantrag Sommer 2026", "leave", ["Erholungsurlaub vom 03.08. bis 21.08.2026."],
+                      subfile="urlaub"),
+         DemoDocument("Beihilfeantrag Zahnbehandlung", "beihilfe", [
+             "Antrag auf Beihilfe zu Aufwendungen für eine Zahnbehandlung.",
+             "Beigefügt: Rechnung der Zahnarztpraxis."], subfile="beihilfe", by="beate")]),
+    DemoPersonnelFile(
+        {"personnel_number": "P-1002", "name": "Beispiel, Jonas", "birth_date": "1979-11-02",
+         "status_group": "Beamte", "entry_date": "2005-09-01", "employing_unit": "20"},
+        [DemoDocument("Ernennungsurkunde", "contract", [
+            "Ernennung zum Stadtinspektor unter Berufung in das Beamtenverhältnis auf Lebenszeit."])],
+        adverse=DemoDocument("Missbilligung verspätete Kassenabrechnung", "warning", [
+            "Missbilligung: Die Kassenabrechnung für Oktober 2026 wurde trotz Erinnerung verspätet vorgelegt.",
+            "Ihnen wird Gelegenheit gegeben, sich innerhalb von zwei Wochen zu äußern."])),
+]
+
+
+def _seed_personnel_files(rt: Runtime) -> None:
+    settings = rt.registry.get("personnel").settings  # type: ignore[union-attr]
+    for demo in PERSONNEL_FILES:
+        with rt.db.write() as session:
+            actor = _actor(rt, session, "petra")
+            case = cases.create_case(session, actor, cases.NewCase(
+                settings["file_plan_code"], None, settings["personnel_unit"], "personnel", demo.metadata),
+                rt.registry)
+            subfiles = dict(session.execute(select(Procedure.subfile, Procedure.id).where(
+                Procedure.case_id == case.id, Procedure.subfile.is_not(None))).all())
+        for doc in demo.documents:
+            with rt.db.read() as session:
+                by = _actor(rt, session, doc.by)
+            result = documents.add_document(rt, by, case.id, documents.NewDocument(
+                doc.title, doc.kind, procedure_id=subfiles.get(doc.subfile) if doc.subfile else None),
+                documents.Upload(io.BytesIO(demo_pdf(doc.title, doc.paragraphs)), f"{doc.title}.pdf",
+                                 "application/pdf"))
+            extraction.extract_version(rt, result.version.id)
+        if demo.adverse is not None:
+            item = adverse.file_item(rt, actor, case.id, adverse.NewAdverseItem(demo.adverse.title, demo.adverse.kind),
+                                     documents.Upload(io.BytesIO(demo_pdf(demo.adverse.title,
+                                                                          demo.adverse.paragraphs)),
+                                                      f"{demo.adverse.title}.pdf", "application/pdf"))
+            with rt.db.read() as session:
+                version_ids = list(session.execute(select(DocumentVersion.id).where(
+                    DocumentVersion.document_id == item.document_id)).scalars())
+            for version_id in version_ids:
+                extraction.extract_version(rt, version_id)
 
 
 # Sample e-invoices and how far the demo takes each: (file, ordering unit, steps to decide as (user, decision)).

@@ -17,7 +17,7 @@ from eakte.clock import utcnow
 from eakte.coalesce import Coalescer
 from eakte.errors import ConfigError
 from eakte.runtime import QueueInfo, Runtime
-from eakte.services import audit_anchor, extraction, followups, indexing, verification, workflow
+from eakte.services import audit_anchor, cases, extraction, followups, indexing, verification, workflow
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ class Jobs:
         indexed = indexing.drain(self.rt)  # picks up what a lost drain job left behind
         # Follow-ups need no moving (the Postkorb reads their date from the clock); reported for the log.
         due = followups.count_became_due(self.rt)
+        closed = cases.close_due(self.rt)  # files whose leaving date (given in advance) has come
         return {"escalated": escalated, "released": released, "requeued": requeued, "indexed": indexed,
-                "followups_due": due}
+                "followups_due": due, "closed": closed}
 
     def _audit_checkpoint(self) -> bool:
         # Hourly, not with `periodic`: a checkpoint only needs to bound how much of the tail could go unnoticed,

@@ -56,9 +56,12 @@ class AccessFilter:
     """What the caller may see, built fresh for every query from their current memberships.
 
     A document is visible when (all_units or its unit in `units` or its case in `case_ids`) and, for a case type
-    in `restricted_types`, only when its unit is in `restricted_units` (e.g. personnel files: the personnel
-    unit only, whatever else the caller may see). Documents whose `subfile` is in `hidden_subfiles` are never
-    visible (a sub-file kept for another unit), whatever else the caller may see.
+    in `restricted_types`, only when its unit is in `restricted_units`; a document of a restricted type is also
+    visible, whatever the above says, when (its type, its unit) is in `readable` (the caller reads that unit's
+    files), its case in `readable_case_ids` (a recorded-reason access) or its `subfile` in `readable_subfiles`
+    (a sub-file kept for the caller's unit: those documents only, not the rest of the file). Documents whose
+    `subfile` is in `hidden_subfiles` are never visible (a sub-file kept for another unit), whatever else the
+    caller may see.
     """
 
     all_units: bool = False
@@ -66,6 +69,9 @@ class AccessFilter:
     case_ids: frozenset[int] = frozenset()
     restricted_types: frozenset[str] = frozenset()
     restricted_units: frozenset[str] = frozenset()
+    readable: frozenset[tuple[str, str]] = frozenset()  # (restricted case type, unit code)
+    readable_case_ids: frozenset[int] = frozenset()
+    readable_subfiles: frozenset[str] = frozenset()  # "<case type>/<sub-file key>" of a restricted type
     hidden_subfiles: frozenset[str] = frozenset()
     # Cases whose documents are never visible, whatever else the caller may see (a confidentiality level above
     # the caller's role): the index holds no levels, so a change of level needs no reindexing.

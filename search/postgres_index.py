@@ -293,7 +293,8 @@ def _midnight(day: dt.date) -> dt.datetime:
 
 
 def access_condition(t: sa.Table, access: AccessFilter) -> sa.ColumnElement[bool]:
-    """(all_units or unit in units or case in case_ids) and (type not restricted or unit in restricted_units)."""
+    """(all_units or unit in units or case in case_ids) and (type not restricted or unit in restricted_units),
+    or of a restricted type and readable (`AccessFilter`); never a hidden sub-file or case."""
     if access.all_units:
         seen: sa.ColumnElement[bool] = sa.true()
     else:
@@ -303,17 +304,36 @@ def access_condition(t: sa.Table, access: AccessFilter) -> sa.ColumnElement[bool
         if access.case_ids:
             ors.append(t.c.case_id.in_(sorted(access.case_ids)))
         seen = sa.or_(*ors) if ors else sa.false()
+    if access.restricted_types:
+        allowed: sa.ColumnElement[bool] = t.c.case_type.not_in(sorted(access.restricted_types))
+        if access.restricted_units:
+            allowed = sa.or_(allowed, t.c.unit.in_(sorted(access.restricted_units)))
+        seen = sa.and_(seen, allowed)
+        readable = _readable_condition(t, access)
+        if readable is not None:
+            seen = sa.or_(seen, sa.and_(t.c.case_type.in_(sorted(access.restricted_types)), readable))
     if access.hidden_subfiles:  # a lexeme of the tsvector (no column), so indexes built before need no change
-        hidden = " | ".join(_operand(_keyword_lexeme("subfile", s)) for s in sorted(access.hidden_subfiles))
-        seen = sa.and_(seen, sa.not_(t.c.tsv.bool_op("@@")(sa.cast(sa.literal(hidden, sa.Text), _TSQUERY))))
+        seen = sa.and_(seen, sa.not_(_has_subfile(t, access.hidden_subfiles)))
     if access.hidden_case_ids:
         seen = sa.and_(seen, t.c.case_id.not_in(sorted(access.hidden_case_ids)))
-    if not access.restricted_types:
-        return seen
-    allowed: sa.ColumnElement[bool] = t.c.case_type.not_in(sorted(access.restricted_types))
-    if access.restricted_units:
-        allowed = sa.or_(allowed, t.c.unit.in_(sorted(access.restricted_units)))
-    return sa.and_(seen, allowed)
+    return seen
+
+
+def _has_subfile(t: sa.Table, subfiles: frozenset[str]) -> sa.ColumnElement[bool]:
+    query = " | ".join(_operand(_keyword_lexeme("subfile", s)) for s in sorted(subfiles))
+    return t.c.tsv.bool_op("@@")(sa.cast(sa.literal(query, sa.Text), _TSQUERY))
+
+
+def _readable_condition(t: sa.Table, access: AccessFilter) -> sa.ColumnElement[bool] | None:
+    """The documents of restricted types the caller reads however far their general view reaches
+    (`AccessFilter.readable`, `readable_case_ids`, `readable_subfiles`); None: none."""
+    ors: list[sa.ColumnElement[bool]] = [sa.and_(t.c.case_type == case_type, t.c.unit == unit)
+                                         for case_type, unit in sorted(access.readable)]
+    if access.readable_case_ids:
+        ors.append(t.c.case_id.in_(sorted(access.readable_case_ids)))
+    if access.readable_subfiles:
+        ors.append(_has_subfile(t, access.readable_subfiles))
+    return sa.or_(*ors) if ors else None
 
 
 def filter_condition(t: sa.Table, f: Filters) -> sa.ColumnElement[bool]:

@@ -28,6 +28,17 @@ OPERATOR = Actor(Principal(SYSTEM.user_id, "test-operator", {0: frozenset({"admi
 TESTDATA = Path(__file__).resolve().parent / "data"  # the project's own copies of the sample files
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """Tests hash passwords with argon2's lightest parameters: the production cost (tens of ms and 64 MiB per
+    hash) is there against offline guessing, which no test database needs, and every town hashes a dozen."""
+    from argon2 import PasswordHasher
+    saved = identity._hasher
+    identity._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    identity._hasher = saved
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if REQUIRE_PG and not PG_URL:
         raise pytest.UsageError("EAKTE_REQUIRE_POSTGRES=1 but EAKTE_TEST_DATABASE_URL is not set")
@@ -106,13 +117,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def make_runtime(tmp_path: Path, db_url: str, storage: StorageSettings | None = None,
                  case_types: dict[str, dict[str, Any]] | None = None, web: WebSettings | None = None,
-                 **ingest: Any) -> Runtime:
-    """Jobs run inline ("immediate"), so a test sees their effect as soon as the request returns."""
-    from eakte.config import IngestSettings, JobsSettings
+                 search_backend: str = "whoosh", **ingest: Any) -> Runtime:
+    """Jobs run inline ("immediate"), so a test sees their effect as soon as the request returns.
+    `search_backend` "postgres" needs a PostgreSQL `db_url`."""
+    from eakte.config import IngestSettings, JobsSettings, SearchSettings
     settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=db_url),
                         storage=storage or StorageSettings(), ingest=IngestSettings(**ingest),
                         jobs=JobsSettings(backend="immediate"), case_types=case_types or {},
-                        web=web or WebSettings())
+                        web=web or WebSettings(), search=SearchSettings(backend=search_backend))
     rt = build_runtime(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     rt.db.upgrade()

@@ -119,7 +119,7 @@ def town_rt(rt) -> Iterator:  # type: ignore[no-untyped-def]
 
 def _actor(rt, name: str) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, name), frozenset()))
+        return Actor(load_principal(session, identity.user_by_name(session, name), {}))
 
 
 def test_deadline_overdue_and_escalation_follow_the_clock(town_rt, set_now) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from string import Formatter
 from typing import Any, Callable, Literal, Mapping, NamedTuple, Protocol
 
 from workflows.fields import Field, submitted_changes
@@ -247,6 +248,15 @@ class SubFile:
 
 
 @dataclass(frozen=True)
+class FieldGroup:
+    """Fields shown together under one heading (a form's fieldset, the case page's section), e.g. Person."""
+
+    label_de: str
+    label_en: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CaseType:
     key: str
     label_de: str
@@ -266,6 +276,14 @@ class CaseType:
     subject_field: str | None = None
     # Fields whose value identifies at most one case of this type (a personnel number): kept in `CaseKey`.
     unique_fields: tuple[str, ...] = ()
+    # The title of a case created without one, from its fields, e.g. "Personalakte {name} ({personnel_number})".
+    title_template: str | None = None
+    # The code of the only unit that keeps cases of this type (a personnel file: the personnel office).
+    home_unit: str | None = None
+    # A date field that ends the case: once its date has come, the case is closed (z.d.A.) as of that date, e.g.
+    # a personnel file on the leaving date; its retention periods run from then.
+    closes_on_field: str | None = None
+    field_groups: tuple[FieldGroup, ...] = ()  # how forms and the case page group the fields; () : one group
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Metadata computed from metadata after every change (e.g. the invoice checks); wins over typed values.
     derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
@@ -372,6 +390,7 @@ class CaseType:
         for name in self.unique_fields + ((self.subject_field,) if self.subject_field else ()):
             if name not in declared:
                 raise DefinitionError(f"{where}: field {name!r} (unique or subject field) is not declared")
+        self._validate_case_rules(where, {f.name: f for f in self.fields})
         for role in self.restriction.reader_roles + (self.restriction.grant_role,):
             if self.restricted and role not in roles:
                 raise DefinitionError(f"{where}: restriction names unknown role {role!r}")
@@ -436,6 +455,43 @@ class CaseType:
         if unreachable:
             raise DefinitionError(f"{where}: unreachable step(s) {', '.join(unreachable)}")
 
+    def title_fields(self) -> tuple[str, ...]:
+        """The fields `title_template` names, in their order."""
+        if self.title_template is None:
+            return ()
+        return tuple(name for _, name, _, _ in Formatter().parse(self.title_template) if name is not None)
+
+    def derived_title(self, metadata: Mapping[str, Any]) -> str | None:
+        """The title `title_template` gives for `metadata`; None without a template or while a field it names
+        is empty."""
+        if self.title_template is None or any(metadata.get(n) in (None, "") for n in self.title_fields()):
+            return None
+        return self.title_template.format_map({n: metadata[n] for n in self.title_fields()})
+
+    def _validate_case_rules(self, where: str, declared: Mapping[str, Field]) -> None:
+        if self.title_template is not None:
+            try:
+                parts = list(Formatter().parse(self.title_template))
+            except ValueError as exc:
+                raise DefinitionError(f"{where}: title template: {exc}") from None
+            for _, name, spec, conversion in parts:
+                if name is None:
+                    continue
+                if name not in declared or spec or conversion:
+                    raise DefinitionError(f"{where}: title template names {name!r}, which is not a declared "
+                                          "field (plain {field} placeholders only)")
+        if self.closes_on_field is not None:
+            closing = declared.get(self.closes_on_field)
+            if closing is None or closing.kind != "date":
+                raise DefinitionError(f"{where}: closes_on_field {self.closes_on_field!r} is not a declared date "
+                                      "field")
+        grouped = [name for group in self.field_groups for name in group.fields]
+        for name in grouped:
+            if name not in declared:
+                raise DefinitionError(f"{where}: field group names undeclared field {name!r}")
+        if len(set(grouped)) != len(grouped):
+            raise DefinitionError(f"{where}: a field is in more than one field group")
+
     def describe(self) -> dict[str, Any]:
         """What a client needs to build its forms."""
         return {
@@ -445,6 +501,10 @@ class CaseType:
                                 "frozen_after": k.frozen_after, "managed": k.managed} for k in self.document_kinds],
             "restricted": self.restricted,
             "unique_fields": list(self.unique_fields),
+            "title_template": self.title_template, "home_unit": self.home_unit,
+            "closes_on_field": self.closes_on_field,
+            "field_groups": [{"label_de": g.label_de, "label_en": g.label_en, "fields": list(g.fields)}
+                             for g in self.field_groups],
             "subfiles": [{"key": f.key, "label_de": f.label_de, "label_en": f.label_en, "unit": f.unit,
                           "min_role": f.min_role, "retention_years": f.retention_years} for f in self.subfiles],
             "start": self.start,

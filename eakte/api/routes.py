@@ -1,11 +1,10 @@
 """REST endpoints under /api/v1: parse, call a service (which opens the unit of work), shape the answer."""
 from __future__ import annotations
 
-from contextlib import closing
-from typing import Any, Iterator
+from typing import Any
 
 from apiflask import APIBlueprint
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request
 from eakte.api.auth import current_actor, token_auth
 from eakte.api.schemas import (
     AuditList,
@@ -26,10 +25,12 @@ from eakte.api.schemas import (
     Paging,
     VersionUpload,
 )
+from eakte.http import file_response
 from eakte.presenters import content_disposition
-from eakte.api.views import case_view, document_view, file_plan_view, version_view
+from eakte.api.views import case_view, document_view, file_plan_view, retention_view, version_view
+from eakte.models import Case
 from eakte.runtime import Runtime
-from eakte.services import cases, documents, fileplan, identity
+from eakte.services import cases, documents, fileplan, identity, retention
 
 api = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="eakte")
 
@@ -76,13 +77,19 @@ def list_file_plan() -> dict[str, Any]:
 
 # --- cases ------------------------------------------------------------------------------------------------
 
+def one_case_view(case: Case) -> dict[str, Any]:
+    """One case with its retention periods (lists carry none: that would cost a query per case)."""
+    periods = retention.retention_if_visible(current_runtime(), current_actor(), case.id)
+    return {**case_view(case), "retention": retention_view(periods) if periods is not None else None}
+
+
 @api.post("/cases")
 @api.auth_required(token_auth)
 @api.input(CaseIn, arg_name="body")
 @api.output(CaseOut, status_code=201)
 @api.doc(summary="Create a case; its reference is <file-plan code>/<number>/<year>")
 def create_case(body: dict[str, Any]) -> dict[str, Any]:
-    return case_view(cases.open_case(current_runtime(), current_actor(), cases.NewCase(**body)))
+    return one_case_view(cases.open_case(current_runtime(), current_actor(), cases.NewCase(**body)))
 
 
 @api.get("/cases")
@@ -102,7 +109,7 @@ def list_cases(query: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="One case")
 def get_case(case_id: int) -> dict[str, Any]:
-    return case_view(cases.read_case(current_runtime(), current_actor(), case_id))
+    return one_case_view(cases.read_case(current_runtime(), current_actor(), case_id))
 
 
 @api.patch("/cases/<int:case_id>")
@@ -112,7 +119,8 @@ def get_case(case_id: int) -> dict[str, Any]:
 @api.doc(summary="Change title, metadata (clerks of the responsible unit) or confidentiality level "
                  "(raising: clerks; lowering: the unit's head)")
 def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    return case_view(cases.change_case(current_runtime(), current_actor(), case_id, cases.CaseChanges(**body)))
+    return one_case_view(cases.change_case(current_runtime(), current_actor(), case_id,
+                                           cases.CaseChanges(**body)))
 
 
 @api.post("/cases/<int:case_id>/close")
@@ -120,7 +128,7 @@ def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @api.output(CaseOut)
 @api.doc(summary="Close the case (z.d.A.); its retention period starts")
 def close_case(case_id: int) -> dict[str, Any]:
-    return case_view(cases.conclude_case(current_runtime(), current_actor(), case_id))
+    return one_case_view(cases.conclude_case(current_runtime(), current_actor(), case_id))
 
 
 @api.get("/cases/<int:case_id>/audit")
@@ -193,14 +201,7 @@ def get_content(document_id: int, query: dict[str, Any]) -> Response:
     if version.sha256 in request.if_none_match:
         stream.close()
         return Response(status=304, headers=headers)
-
-    def body() -> Iterator[bytes]:
-        with closing(stream):
-            yield from documents.iter_chunks(stream)
-
-    headers["Content-Length"] = str(version.size)
-    return Response(stream_with_context(body()), mimetype=version.mime_type, headers=headers,
-                    direct_passthrough=True)
+    return file_response(version, stream, headers)
 
 
 def _upload(storage: Any) -> documents.Upload:

@@ -89,7 +89,9 @@ class FilePlanList(Schema):
 
 class CaseIn(Strict):
     file_plan_code = fields.String(required=True, metadata={"example": "20.30"})
-    title = fields.String(required=True, validate=validators.Length(min=1, max=500))
+    title = fields.String(load_default=None, validate=validators.Length(min=1, max=500), metadata={
+        "description": "required, unless the case type makes it from the fields (its title_template, e.g. "
+                       "a personnel file: \"Personalakte <name> (<personnel_number>)\")"})
     unit = fields.String(required=True, metadata={"description": "code of the responsible unit"})
     case_type = fields.String(load_default="general", validate=validators.Length(min=1, max=64))
     metadata = fields.Dict(keys=fields.String(), load_default=dict)
@@ -130,6 +132,26 @@ class CaseOut(Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     closed_at = fields.Date(allow_none=True)
+    retention = fields.Nested(lambda: RetentionOut(), allow_none=True, metadata={
+        "description": "how long the file and each sub-file the caller sees are kept after closing (one case "
+                       "only, not in lists; null in the answer to a change after which the caller no longer "
+                       "sees the case)"})
+
+
+class RetentionLineOut(Schema):
+    subfile = fields.String(allow_none=True, metadata={"description": "the sub-file's key; null: the file"})
+    procedure_id = fields.Integer(allow_none=True)
+    label_de = fields.String()
+    label_en = fields.String()
+    years = fields.Integer(metadata={"description": "years kept after the file is closed"})
+    source = fields.String(metadata={"description": "subfile (its own period) or file_plan (the node's)"})
+    kept_until = fields.Date(allow_none=True, metadata={
+        "description": "closed_at + years; null while the file is open"})
+
+
+class RetentionOut(Schema):
+    file = fields.Nested(RetentionLineOut)
+    subfiles = fields.List(fields.Nested(RetentionLineOut))
 
 
 class CaseList(Schema):
@@ -363,6 +385,56 @@ class DueFollowUpsOut(Schema):
     items = fields.List(fields.Nested(DueFollowUpOut))
     total = fields.Integer()
     overdue = fields.Integer(metadata={"description": "how many of them are overdue"})
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+# --- recorded-reason access (Einsicht mit Begründung) -----------------------------------------------------
+
+class AccessRequestIn(Strict):
+    reason = fields.String(required=True, metadata={
+        "description": "why the caller needs to read this file (required, at most 2000 characters, audited)"})
+
+
+class AccessRefuseIn(Strict):
+    comment = fields.String(required=True, metadata={"description": "why access is refused (required, audited)"})
+
+
+class AccessRequestQuery(Paging):
+    status = fields.String(load_default=None, metadata={
+        "description": "only requests in this status: pending, granted, refused or withdrawn"})
+
+
+class AccessRequestOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_reference = fields.String()
+    case_title = fields.String(allow_none=True, metadata={
+        "description": "only for those who may read the case; null otherwise"})
+    unit = fields.String()
+    unit_name = fields.String()
+    user = fields.String(metadata={"description": "who asks (and, once granted, reads)"})
+    user_name = fields.String()
+    reason = fields.String()
+    status = fields.String(metadata={"description": "pending, granted, refused or withdrawn"})
+    requested_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True, metadata={"description": "null for an immediate grant"})
+    decided_at = fields.DateTime(allow_none=True)
+    comment = fields.String(allow_none=True, metadata={"description": "the decider's (required for a refusal)"})
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "a grant counts until then (UTC)"})
+    immediate = fields.Boolean(metadata={"description": "granted at once by configuration, without a decider"})
+    active = fields.Boolean(metadata={"description": "granted and not yet expired"})
+    may_decide = fields.Boolean(metadata={"description": "the caller may grant or refuse it now"})
+    may_withdraw = fields.Boolean(metadata={"description": "the caller may withdraw it (or end the grant) now"})
+
+
+class AccessRequestItem(AccessRequestOut):
+    """A request of the list: a schema of its own, as DueFollowUpOut (apispec meets /access-requests first)."""
+
+
+class AccessRequestList(Schema):
+    items = fields.List(fields.Nested(AccessRequestItem))
+    total = fields.Integer()
     offset = fields.Integer()
     limit = fields.Integer()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from eakte.models import Case, Document, DocumentVersion, FilePlanNode
+from eakte.services.retention import Retention, RetentionLine
 
 
 def case_view(case: Case) -> dict[str, Any]:
@@ -12,6 +13,13 @@ def case_view(case: Case) -> dict[str, Any]:
             "status": case.status, "metadata": case.metadata_, "confidentiality": case.confidentiality,
             "created_at": case.created_at,
             "updated_at": case.updated_at, "closed_at": case.closed_at}
+
+
+def retention_view(retention: Retention) -> dict[str, Any]:
+    def line(r: RetentionLine) -> dict[str, Any]:
+        return {"subfile": r.subfile, "procedure_id": r.procedure_id, "label_de": r.label_de,
+                "label_en": r.label_en, "years": r.years, "source": r.source, "kept_until": r.kept_until}
+    return {"file": line(retention.file), "subfiles": [line(r) for r in retention.subfiles]}
 
 
 def version_view(version: DocumentVersion) -> dict[str, Any]:

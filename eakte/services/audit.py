@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import false, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
@@ -106,13 +106,18 @@ def _iter_events(session: Session, batch: int) -> Iterator[AuditEvent]:
 def events_for_case(session: Session, case_id: int, *, offset: int = 0, limit: int = 100, action: str | None = None,
                     actor: str | None = None, since: dt.datetime | None = None,
                     before: dt.datetime | None = None,
-                    hidden: Sequence[tuple[str, str]] = ()) -> list[AuditEvent]:
+                    hidden: Sequence[tuple[str, str]] = (),
+                    only: Sequence[tuple[str, str]] | None = None) -> list[AuditEvent]:
     """A case's events, oldest first; optionally one action, one person, and occurred_at in [since, before).
     `hidden`: (object type, object id) of objects the reader may not see (documents in a sub-file of another
-    unit), whose events are left out."""
+    unit), whose events are left out; `only`: when given, the objects whose events alone are shown (a reader
+    who sees just a sub-file of the case)."""
     query = select(AuditEvent).where(AuditEvent.case_id == case_id)
     if hidden:
         query = query.where(tuple_(AuditEvent.object_type, AuditEvent.object_id).not_in(list(hidden)))
+    if only is not None:
+        query = query.where(tuple_(AuditEvent.object_type, AuditEvent.object_id).in_(list(only)) if only
+                            else false())
     if action:
         query = query.where(AuditEvent.action == action)
     if actor:

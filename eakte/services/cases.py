@@ -14,9 +14,12 @@ from eakte.errors import Conflict, Invalid, NotFound
 from eakte.services.inputs import required_title
 from eakte.models import CASE_STATUSES, AuditEvent, Case, CaseCounter, FilePlanNode, Unit
 from eakte.runtime import Runtime
-from eakte.services import approvals, audit, confidentiality, indexing, procedures, workflow
+from eakte.services import approvals, audit, confidentiality, indexing, procedures, reads, workflow
+from eakte.services import case_rules
 from eakte.services.access import (
+    SYSTEM,
     Actor,
+    Principal,
     can_change_case,
     require_audit_reader,
     require_change_case,
@@ -33,7 +36,7 @@ from workflows.registry import Registry
 @dataclass(frozen=True)
 class NewCase:
     file_plan_code: str
-    title: str
+    title: str | None  # None or blank: the case type's title_template makes it, where it has one
     unit: str
     case_type: str = "general"
     metadata: dict[str, Any] | None = None
@@ -98,15 +101,17 @@ def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry
     if unit is None:
         raise Invalid(f"unit: no unit with code {new.unit!r}", field="unit")
     require_create_in_unit(actor.principal, unit.id, unit.code)
+    case_type = case_type_of(registry, new.case_type or "general")
+    case_rules.require_home_unit(case_type, unit.code)
     node = session.execute(select(FilePlanNode).where(FilePlanNode.code == new.file_plan_code)).scalar()
     if node is None:
         raise Invalid(f"file_plan_code: no file plan node {new.file_plan_code!r}", field="file_plan_code",
                       detail_de=f"Keine Aktenplanposition {new.file_plan_code!r}")
-    title = required_title(new.title)
-    case_type = case_type_of(registry, new.case_type or "general")
     submitted = _metadata(new.metadata)
     metadata = checked_metadata(case_type, {**submitted, **_metadata(derived)})
     require_changeable(session, case_type, None, submitted)
+    title = required_title(case_rules.title_for(case_type, new.title, metadata))
+    subject = case_rules.subject_user_id(session, case_type, metadata)
     levels = actor.principal.confidentiality
     level = levels.levels[0].key if new.confidentiality is None else confidentiality.checked_key(levels,
                                                                                                  new.confidentiality)
@@ -114,13 +119,15 @@ def create_case(session: Session, actor: Actor, new: NewCase, registry: Registry
     number = _next_number(session, node.id, year)
     case = Case(reference=f"{node.code}/{number:04d}/{year}", file_plan_node=node, year=year, number=number,
                 title=title, case_type=case_type.key, unit=unit, metadata_=metadata, confidentiality=level,
-                created_by=actor.principal.user_id)
+                created_by=actor.principal.user_id, subject_user_id=subject)
     session.add(case)
     session.flush()
+    case_rules.write_keys(session, case_type, case, metadata)
     audit.record(session, actor, "case.create", "case", case.id, case_id=case.id,
                  details={"reference": case.reference, "title": title, "unit": unit.code,
                           "case_type": case.case_type, "metadata": case.metadata_, "confidentiality": level})
     procedures.ensure_subfiles(session, actor, case, case_type)  # the sub-files its type declares
+    _close_if_due(session, actor, case, case_type)  # e.g. the file of someone who has left service already
     return case
 
 
@@ -163,24 +170,73 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
         require_changeable(session, case_type, case, submitted)
         if merged != case.metadata_:
             changed["metadata"] = {"old": case.metadata_, "new": merged}
+            _apply_case_rules(session, case_type, case, merged, changed, title_given=changes.title is not None)
             case.metadata_ = merged
     if changed:
         case.updated_at = utcnow()
         audit.record(session, actor, "case.update", "case", case.id, case_id=case.id, details=changed)
         indexing.case_changed(session, case.id)
+    if changes.metadata is not None:
+        # A leaving date that has come closes the file now, in the same transaction.
+        _close_if_due(session, actor, case, case_type_of(registry, case.case_type))
     return case
+
+
+def _apply_case_rules(session: Session, case_type: CaseType, case: Case, merged: dict[str, Any],
+                      changed: dict[str, Any], *, title_given: bool) -> None:
+    """Keys, subject and a title made from the fields follow a change of the metadata (before it is stored)."""
+    case_rules.write_keys(session, case_type, case, merged)
+    field = case_type.subject_field
+    if field and merged.get(field) != case.metadata_.get(field):
+        case.subject_user_id = case_rules.subject_user_id(session, case_type, merged)
+    title = None if title_given else case_rules.retitled(case_type, case.title, case.metadata_, merged)
+    if title is not None:
+        changed["title"] = {"old": case.title, "new": title}
+        case.title = title
 
 
 def close_case(session: Session, actor: Actor, case_id: int) -> Case:
     case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
     _require_open(case)
-    case.status = "closed"
-    case.closed_at = office_today()
-    case.updated_at = utcnow()
-    audit.record(session, actor, "case.close", "case", case.id, case_id=case.id,
-                 details={"closed_at": case.closed_at.isoformat()})
-    indexing.case_changed(session, case.id)
+    _close(session, actor, case, office_today())
     return case
+
+
+def _close(session: Session, actor: Actor, case: Case, day: dt.date, by_field: str | None = None) -> None:
+    case.status = "closed"
+    case.closed_at = day
+    case.updated_at = utcnow()
+    details: dict[str, Any] = {"closed_at": day.isoformat()}
+    if by_field:
+        details["by_field"] = by_field
+    audit.record(session, actor, "case.close", "case", case.id, case_id=case.id, details=details)
+    indexing.case_changed(session, case.id)
+
+
+def _close_if_due(session: Session, actor: Actor, case: Case, case_type: CaseType) -> bool:
+    """Close an open case whose `closes_on_field` date has come, as of that date (its retention runs from it)."""
+    day = case_rules.closing_day(case_type, case.metadata_, office_today())
+    if case.status != "open" or day is None:
+        return False
+    _close(session, actor, case, day, case_type.closes_on_field)
+    return True
+
+
+def close_due(rt: Runtime) -> int:
+    """The periodic job's part: close the open cases whose closing date (`closes_on_field`, e.g. a leaving date
+    given in advance) has come since. Returns how many."""
+    today = office_today()
+    system = Actor(Principal(SYSTEM.user_id, "system:closing"), None)
+    closed = 0
+    for case_type in rt.registry.types.values():
+        if case_type.closes_on_field is None:
+            continue
+        day = Case.metadata_[case_type.closes_on_field].as_string()  # ISO dates compare as strings
+        with rt.db.write() as session:
+            due = session.execute(select(Case).where(Case.case_type == case_type.key, Case.status == "open",
+                                                     day <= today.isoformat()).with_for_update()).scalars()
+            closed += sum(_close_if_due(session, system, case, case_type) for case in list(due))
+    return closed
 
 
 def list_cases(session: Session, actor: Actor, flt: CaseFilter, *, offset: int, limit: int) -> tuple[list[Case], int]:
@@ -255,9 +311,14 @@ def open_case(rt: Runtime, actor: Actor, new: NewCase) -> Case:
         return case
 
 
-def read_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
+def read_case(rt: Runtime, actor: Actor, case_id: int, *, log: bool = True) -> Case:
+    """The case, for showing it: a restricted case's opening is traced (`read.case`, services/reads.py). `log`
+    False: only to check that the caller may see it (before an upload), nothing of it is shown."""
     with rt.db.read() as session:
-        return get_case(session, actor, case_id)
+        case = get_case(session, actor, case_id)
+    if log:
+        reads.log_read(rt, actor, case, "read.case")
+    return case
 
 
 def find_cases(rt: Runtime, actor: Actor, flt: CaseFilter, *, offset: int, limit: int) -> tuple[list[Case], int]:
@@ -322,7 +383,8 @@ def case_trail(rt: Runtime, actor: Actor, case_id: int, *, offset: int, limit: i
             session, case.id, offset=offset, limit=limit, action=flt.action, actor=flt.actor,
             since=_office_midnight_utc(flt.date_from) if flt.date_from else None,
             before=_office_midnight_utc(flt.date_to + dt.timedelta(days=1)) if flt.date_to else None,
-            hidden=procedures.hidden_objects(session, actor, rt.registry, case.id))
+            hidden=procedures.hidden_objects(session, actor, rt.registry, case.id),
+            only=procedures.trail_only(session, actor, rt.registry, case.id))
 
 
 @dataclass(frozen=True)

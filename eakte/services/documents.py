@@ -27,10 +27,10 @@ from eakte.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unsupport
 from eakte.services.inputs import required_text
 from eakte.extraction import SUPPORTED_MIME_TYPES
 from eakte.filetypes import FileTypeError, verify_upload
-from eakte.models import Case, Document, DocumentVersion, ExtractedText, User
+from eakte.models import Case, Document, DocumentVersion, ExtractedText, Procedure, User
 from eakte.runtime import Runtime
-from eakte.services import approvals, audit, indexing, integrity, procedures
-from eakte.services.access import (Actor, hidden_subfiles, require_change_case, require_not_held_by_other,
+from eakte.services import approvals, audit, indexing, integrity, procedures, reads
+from eakte.services.access import (Actor, hidden_subfiles, require_change_at, require_not_held_by_other,
                                    require_view_case, require_view_document, visible_case_rows_filter,
                                    visible_documents_filter)
 from storage import BlobRef
@@ -78,21 +78,23 @@ class Staged:
 
 def add_document(rt: Runtime, actor: Actor, case_id: int, new: NewDocument, upload: Upload) -> Ingested:
     with rt.db.read() as session:  # fail fast, before any byte is stored
-        case = _open_case_for_change(session, actor, case_id)
+        case = _open_case_for_change(session, actor, case_id, new.procedure_id)
         require_allowed_kind(rt, case, new.kind)
         procedures.procedure_for_upload(session, actor, rt.registry, case, new.procedure_id)
     with stored_upload(rt, upload) as (staged, blob):
         with rt.db.write() as session:
-            case = _open_case_for_change(session, actor, case_id)
+            case = _open_case_for_change(session, actor, case_id, new.procedure_id)
             result = record_document(rt, session, actor, case, new, staged, blob)
     return result
 
 
 def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new: NewDocument, staged: Staged,
-                    blob: BlobRef) -> Ingested:
-    """The rows of a new document in the caller's transaction; its text is extracted after the commit."""
+                    blob: BlobRef, *, flow: bool = False) -> Ingested:
+    """The rows of a new document in the caller's transaction; its text is extracted after the commit.
+    `flow`: the case type's own flow files it, which alone may file a `managed` kind (an adverse item)."""
     title = required_text(new.title, "title", 500)
-    kind = require_allowed_kind(rt, case, new.kind)
+    kind = require_allowed_kind(rt, case, new.kind, flow=flow)
+    managed = is_managed_kind(rt, case.case_type, kind)
     procedure = procedures.procedure_for_upload(session, actor, rt.registry, case, new.procedure_id)
     document = Document(case_id=case.id, title=title, kind=kind, document_date=new.document_date,
                         created_by=actor.principal.user_id, current_version=1,
@@ -101,7 +103,8 @@ def record_document(rt: Runtime, session: Session, actor: Actor, case: Case, new
     session.flush()
     version = _add_version_row(rt, session, actor, document, 1, staged, blob)
     audit.record(session, actor, "document.create", "document", document.id, case_id=case.id,
-                 details={"title": title, "kind": kind, **_version_details(version, blob.created),
+                 details={**({} if managed else {"title": title}), "kind": kind,
+                          **_version_details(version, blob.created, managed=managed),
                           **({"procedure": procedure.reference} if procedure is not None else {})})
     _extract_after_commit(rt, session, version)
     indexing.document_changed(session, document.id)
@@ -134,7 +137,9 @@ def add_version(rt: Runtime, actor: Actor, document_id: int, upload: Upload, *, 
             version = _add_version_row(rt, session, actor, document, number, staged, blob)
             document.current_version = number
             audit.record(session, actor, "document.add_version", "document", document.id,
-                         case_id=document.case_id, details=_version_details(version, blob.created))
+                         case_id=document.case_id, details=_version_details(
+                             version, blob.created, managed=is_managed_kind(rt, document.case.case_type,
+                                                                            document.kind)))
             if then is not None:
                 then(session, document, version)
             _extract_after_commit(rt, session, version)
@@ -158,17 +163,35 @@ def allowed_kinds(rt: Runtime, case_type_key: str) -> tuple[DocumentKind, ...]:
     return (case_type.document_kinds if case_type is not None else ()) or GENERIC_KINDS
 
 
-def require_allowed_kind(rt: Runtime, case: Case, kind: str | None) -> str:
-    """`kind` when the case's type declares it; else Invalid naming the field and the kinds it takes."""
+def require_allowed_kind(rt: Runtime, case: Case, kind: str | None, *, flow: bool = False) -> str:
+    """`kind` when the case's type declares it and it may be filed this way; else Invalid naming the field and
+    the kinds a plain upload takes. A `managed` kind only through its case type's own flow (`flow`): a warning
+    in a personnel file must pass the hearing first."""
     kinds = allowed_kinds(rt, case.case_type)
     key = (kind or "").strip()
-    if key not in {k.key for k in kinds}:
-        allowed = [k.key for k in kinds]
+    declared = next((k for k in kinds if k.key == key), None)
+    plain = [k for k in kinds if not k.managed]
+    if declared is None or (declared.managed and not flow):
+        allowed = [k.key for k in plain]
+        if declared is not None:
+            case_type = rt.registry.get(case.case_type)
+            label_de = case_type.label_de if case_type is not None else case.case_type
+            raise Invalid(f"kind: documents of kind {key!r} are filed through the own flow of case type "
+                          f"{case.case_type!r}, not by a plain upload (allowed: {', '.join(allowed)})",
+                          field="kind", allowed=allowed,
+                          detail_de=f"Dokumente dieser Art ({declared.label_de}) werden über den eigenen Ablauf "
+                                    f"der Aktenart {label_de} abgelegt, nicht über das Hochladen")
         raise Invalid(f"kind: {key!r} is not a document kind of case type {case.case_type!r} "
                       f"(allowed: {', '.join(allowed)})", field="kind", allowed=allowed,
                       detail_de=f"Diese Art von Dokument ist für diese Akte nicht vorgesehen; möglich sind: "
-                                f"{', '.join(k.label_de for k in kinds)}")
+                                f"{', '.join(k.label_de for k in plain)}")
     return key
+
+
+def is_managed_kind(rt: Runtime, case_type_key: str, kind: str) -> bool:
+    """Filed only through its case type's own flow: its audit events name no title or file name, so that a later
+    destruction leaves a record that something was removed, never what."""
+    return any(k.key == kind and k.managed for k in allowed_kinds(rt, case_type_key))
 
 
 def _extract_after_commit(rt: Runtime, session: Session, version: DocumentVersion) -> None:
@@ -243,15 +266,18 @@ def version_of(document: Document, number: int | None) -> DocumentVersion:
     return version
 
 
-def open_content(rt: Runtime, actor: Actor, document_id: int,
-                 version_number: int | None = None) -> tuple[DocumentVersion, BinaryIO]:
-    """Audit the download, then hand out a stream of the stored bytes; the caller closes it."""
+def open_content(rt: Runtime, actor: Actor, document_id: int, version_number: int | None = None, *,
+                 via: str = "download") -> tuple[DocumentVersion, BinaryIO]:
+    """Audit the download, then hand out a stream of the stored bytes; the caller closes it. A restricted
+    case's read is traced in the same transaction (`via`: "download", or "inline" for a preview's frame)."""
     with rt.db.write() as session:
         document = get_document(session, actor, document_id, registry=rt.registry)
         version = version_of(document, version_number)
         number = version.number
         audit.record(session, actor, "document.download", "document", document.id, case_id=document.case_id,
                      details={"version": number, "sha256": version.sha256})
+        reads.record_reads(session, rt.registry, actor, [reads.Read(document.case, "read.document", document.id,
+                                                                    {"via": via, "version": number})])
     return version, rt.blobs.open(version.blob_key)
 
 
@@ -318,14 +344,18 @@ def _add_version_row(rt: Runtime, session: Session, actor: Actor, document: Docu
     return version
 
 
-def _version_details(version: DocumentVersion, stored_new: bool) -> dict[str, object]:
+def _version_details(version: DocumentVersion, stored_new: bool, *, managed: bool = False) -> dict[str, object]:
+    """`managed`: a kind whose events name no file name (`is_managed_kind`)."""
     return {"version": version.number, "sha256": version.sha256, "size": version.size,
-            "mime_type": version.mime_type, "filename": version.filename, "deduplicated": not stored_new,
-            "text_status": version.text_status}
+            "mime_type": version.mime_type, **({} if managed else {"filename": version.filename}),
+            "deduplicated": not stored_new, "text_status": version.text_status}
 
 
-def _open_case_for_change(session: Session, actor: Actor, case_id: int) -> Case:
-    case = require_change_case(actor.principal, session.get(Case, case_id))
+def _open_case_for_change(session: Session, actor: Actor, case_id: int, procedure_id: int | None = None) -> Case:
+    """The open case, when the caller may file documents at that place of it (`access.can_change_at`: a
+    sub-file's own unit files into that sub-file)."""
+    procedure = session.get(Procedure, procedure_id) if procedure_id is not None else None
+    case = require_change_at(actor.principal, session.get(Case, case_id), procedure)
     if case.status != "open":
         raise Conflict(f"case {case.reference} is closed; no documents can be added",
                        detail_de=f"Akte {case.reference} ist geschlossen (z.d.A.)")
@@ -336,13 +366,20 @@ def _document_for_change(session: Session, actor: Actor, document_id: int, lock:
                          registry: Registry) -> Document:
     document = require_view_document(session, actor.principal, registry,
                                      session.get(Document, document_id, with_for_update=lock or None))
-    _open_case_for_change(session, actor, document.case_id)
+    _open_case_for_change(session, actor, document.case_id, document.procedure_id)
     return document
 
 
 def _require_versionable(rt: Runtime, session: Session, document: Document) -> None:
-    """A document a decided step has fixed (e.g. the approved invoice) gets no new version."""
+    """A document a decided step has fixed (e.g. the approved invoice) gets no new version, nor does one of a
+    `managed` kind: its flow filed exactly what was heard (a warning and the statement on it), and a new version
+    would replace it behind the hearing; a correction is a new item."""
     case_type = rt.registry.get(document.case.case_type)
+    if is_managed_kind(rt, document.case.case_type, document.kind):
+        raise Conflict(f"document {document.id} is of kind {document.kind!r}, filed through its case type's own "
+                       "flow: it takes no new version", field="kind",
+                       detail_de="Dieses Dokument wurde über den eigenen Ablauf der Aktenart abgelegt und erhält "
+                                 "keine neue Version")
     if case_type is not None:
         approvals.require_new_version_allowed(session, case_type, document.case_id, document.kind)
 
@@ -358,16 +395,23 @@ def safe_filename(name: str | None) -> str:
 
 def version_text(rt: Runtime, actor: Actor, document_id: int,
                  version_number: int | None = None) -> tuple[Document, DocumentVersion, str | None]:
-    """The text extracted from the current (or the given) version, for a preview; None while there is none."""
+    """The text extracted from the current (or the given) version, for a preview; None while there is none.
+    A restricted case's read is traced (`read.document` via "preview")."""
     with rt.db.read() as session:
         document = get_document(session, actor, document_id, registry=rt.registry)
         version = version_of(document, version_number)
         row = session.get(ExtractedText, version.id)
-        return document, version, row.text if row is not None else None
+        text = row.text if row is not None else None
+    reads.log_read(rt, actor, document.case, "read.document", document.id,
+                   details={"via": "preview", "version": version.number})
+    return document, version, text
 
 
 def document_with_uploaders(rt: Runtime, actor: Actor, document_id: int) -> tuple[Document, dict[int, str]]:
-    """A document with its versions and the user names of their uploaders (and of its check-out's holder)."""
+    """A document with its versions and the user names of their uploaders (and of its check-out's holder), for
+    showing it: a restricted case's read is traced (`read.document` via "details": title, versions, names)."""
     with rt.db.read() as session:
         document = get_document(session, actor, document_id, registry=rt.registry)
-        return document, _usernames(session, _people([document]))
+        names = _usernames(session, _people([document]))
+    reads.log_read(rt, actor, document.case, "read.document", document.id, details={"via": "details"})
+    return document, names

@@ -31,7 +31,7 @@ from eakte.clock import office_today, utcnow
 from eakte.errors import Invalid, NotFound
 from eakte.models import AuditEvent, Case, Document, Procedure, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
-from eakte.services import audit, procedures, search
+from eakte.services import audit, procedures, reads, search
 from eakte.services.access import (Actor, can_export_cases, can_see_procedure, hidden_subfiles,
                                    require_case_exporter, require_view_case)
 from search import Filters
@@ -55,7 +55,9 @@ def select_cases(rt: Runtime, actor: Actor, selection: ExportSelection) -> list[
     if selection.query is not None:
         offset = 0
         while True:
-            hits, page = search.search(rt, actor, selection.query, selection.filters, offset=offset, limit=200)
+            # Only the selection (ids): the hits are not shown, their cases' reads are traced as the export's.
+            hits, page = search.search(rt, actor, selection.query, selection.filters, offset=offset, limit=200,
+                                       shown=None)
             ids.update(h.case_id for h in hits)
             offset += 200
             if offset >= page.total or len(ids) > MAX_CASES:
@@ -89,6 +91,13 @@ def stream_bag(rt: Runtime, actor: Actor, case_ids: list[int]) -> BagStream:
         for case_id in case_ids:
             audit.record(session, actor, "case.export", "case", case_id, case_id=case_id,
                          details={"export": name, "cases_in_export": len(case_ids)})
+        # Restricted cases (personnel files) in the package: each a read for its access log.
+        restricted = sorted(rt.registry.restricted)
+        if restricted:
+            traced = session.execute(select(Case).where(Case.id.in_(case_ids), Case.case_type.in_(restricted))
+                                     .order_by(Case.id)).scalars().all()
+            reads.record_reads(session, rt.registry, actor,
+                               [reads.Read(c, "read.export", details={"export": name}) for c in traced])
     # Sized: stored members of known sizes only, so len(zs) is the exact length before the first byte.
     zs = ZipStream(sized=True)
     manifest: list[tuple[str, str]] = []
@@ -215,12 +224,15 @@ def _case_files(rt: Runtime, actor: Actor, case_id: int,
         shown = {i: p for i, p in procs.items() if can_see_procedure(hidden, case, p)}
         all_docs = list(session.execute(select(Document).where(Document.case_id == case.id)
                                         .order_by(Document.id)).scalars())
-        documents = [d for d in all_docs if d.procedure_id is None or d.procedure_id in shown]
+        case_level = can_see_procedure(hidden, case, None)  # not for a partial view (a sub-file's unit)
+        documents = [d for d in all_docs if (case_level if d.procedure_id is None else d.procedure_id in shown)]
         # The same objects the case's trail hides from the exporter (the sub-files, their documents, follow-ups).
         left_out = set(procedures.hidden_objects(session, actor, rt.registry, case.id))
+        only = procedures.trail_only(session, actor, rt.registry, case.id)
         events = [e for e in session.execute(select(AuditEvent).where(AuditEvent.case_id == case.id)
                                              .order_by(AuditEvent.id)).scalars()
-                  if (e.object_type, str(e.object_id)) not in left_out]
+                  if (e.object_type, str(e.object_id)) not in left_out
+                  and (only is None or (e.object_type, str(e.object_id)) in only)]
 
         def folder(d: Document) -> str:
             return base if d.procedure_id is None else f"{base}/{_procedure_folder(shown[d.procedure_id])}"

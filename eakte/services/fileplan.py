@@ -10,7 +10,7 @@ from eakte.errors import Conflict, Invalid, NotFound
 from eakte.models import DISPOSAL_ACTIONS, Case, FilePlanNode
 from eakte.runtime import Runtime
 from eakte.services import audit
-from eakte.services.access import Actor, require_admin
+from eakte.services.access import Actor, require_admin, visible_cases_filter
 
 _CODE = re.compile(r"^\d{1,4}(\.\d{1,4}){0,5}$")
 
@@ -80,9 +80,11 @@ def file_plan(rt: Runtime) -> list[FilePlanNode]:
 
 def plan_with_case_counts(rt: Runtime, actor: Actor) -> list[tuple[FilePlanNode, int]]:
     """Every node with the number of cases filed directly under it, of every unit (admins only: the counts
-    reach across units, restricted case types included)."""
+    reach across units), of those cases the admin may see: personnel files read only with a recorded reason
+    stay out of the counts too (`visible_cases_filter`)."""
     require_admin(actor.principal)
     with rt.db.read() as session:
         counts = dict(session.execute(select(Case.file_plan_node_id, func.count())
+                                      .where(visible_cases_filter(actor.principal))
                                       .group_by(Case.file_plan_node_id)).all())
         return [(node, counts.get(node.id, 0)) for node in list_nodes(session)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from eakte.clock import office_today, utcnow
@@ -17,6 +17,7 @@ from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import (
     Actor,
+    NO_HIDDEN,
     HiddenSubfiles,
     Principal,
     can_change_case,
@@ -25,6 +26,7 @@ from eakte.services.access import (
     require_change_case,
     require_view_case,
     visible_case_rows_filter,
+    visible_place_filter,
     visible_procedures_filter,
 )
 from workflows.registry import Registry
@@ -197,13 +199,10 @@ def postpone(session: Session, actor: Actor, followup_id: int, due_on: dt.date |
 def _visible_place(hidden: HiddenSubfiles) -> ColumnElement[bool]:
     """SQL on FollowUp: on the case itself or on a procedure/sub-file the caller sees (a unit's follow-up on a
     sub-file kept for another unit must not show its note to the members who may not see that sub-file)."""
-    if not hidden:
-        return true()
-    return or_(FollowUp.procedure_id.is_(None),
-               exists().where(Procedure.id == FollowUp.procedure_id, visible_procedures_filter(hidden)))
+    return visible_place_filter(hidden, FollowUp.case_id, FollowUp.procedure_id)
 
 
-def _due_query(p: Principal, today: dt.date, hidden: HiddenSubfiles = frozenset()) -> Select[tuple[FollowUp]]:
+def _due_query(p: Principal, today: dt.date, hidden: HiddenSubfiles = NO_HIDDEN) -> Select[tuple[FollowUp]]:
     """Open follow-ups due by `today` that come back to `p`, only on cases `p` may see now (a follow-up on a
     case that has moved out of reach never shows) and not on a sub-file hidden from `p` (`hidden`: the units of
     work below pass `hidden_subfiles`). The range on (status, due_on) is the index ix_followups_open_due; the
@@ -215,7 +214,7 @@ def _due_query(p: Principal, today: dt.date, hidden: HiddenSubfiles = frozenset(
 
 
 def due_followups(session: Session, p: Principal, today: dt.date, *, offset: int = 0, limit: int = 100,
-                  hidden: HiddenSubfiles = frozenset()) -> tuple[list[FollowUp], int]:
+                  hidden: HiddenSubfiles = NO_HIDDEN) -> tuple[list[FollowUp], int]:
     """The page of due follow-ups (the longest overdue first) and how many there are in all."""
     query = _due_query(p, today, hidden)
     total = count_due(session, p, today, hidden)
@@ -223,7 +222,7 @@ def due_followups(session: Session, p: Principal, today: dt.date, *, offset: int
     return list(rows), total
 
 
-def count_due(session: Session, p: Principal, today: dt.date, hidden: HiddenSubfiles = frozenset()) -> int:
+def count_due(session: Session, p: Principal, today: dt.date, hidden: HiddenSubfiles = NO_HIDDEN) -> int:
     return session.execute(select(func.count()).select_from(_due_query(p, today, hidden).subquery())).scalar_one()
 
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,7 +21,7 @@ from eakte.models import ApiToken, AuditEvent, Membership, Unit, User, WebSessio
 from eakte.runtime import Runtime
 from eakte.services import audit, workflow
 from eakte.services.access import Actor, Principal, load_principal, require_admin
-from workflows.definition import CORE_ROLES
+from workflows.definition import CORE_ROLES, CaseType
 
 TOKEN_PREFIX = "eak_"
 _hasher = PasswordHasher()
@@ -116,7 +116,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(session: Session, username: str, password: str, restricted_types: frozenset[str],
+def check_password(session: Session, username: str, password: str, restricted: Mapping[str, CaseType],
                    confidentiality: ConfidentialitySettings | None = None) -> Principal:
     user = session.execute(select(User).where(User.username == username)).scalar()
     try:
@@ -125,7 +125,7 @@ def check_password(session: Session, username: str, password: str, restricted_ty
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise Unauthorized("wrong user name or password", detail_de="Benutzername oder Passwort falsch") from None
-    return load_principal(session, user, restricted_types, confidentiality)
+    return load_principal(session, user, restricted, confidentiality)
 
 
 def issue_token(session: Session, actor: Actor, user: User, name: str = "",
@@ -141,14 +141,14 @@ def issue_token(session: Session, actor: Actor, user: User, name: str = "",
     return secret
 
 
-def principal_for_token(session: Session, secret: str, restricted_types: frozenset[str],
+def principal_for_token(session: Session, secret: str, restricted: Mapping[str, CaseType],
                         confidentiality: ConfidentialitySettings | None = None) -> Principal:
     token = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret))).scalar()
     now = utcnow()
     if (token is None or token.revoked_at is not None or (token.expires_at and token.expires_at < now)
             or not token.user.is_active):
         raise Unauthorized("invalid or revoked API token", detail_de="API-Token ungültig oder widerrufen")
-    return load_principal(session, token.user, restricted_types, confidentiality)
+    return load_principal(session, token.user, restricted, confidentiality)
 
 
 # --- people leaving: deactivation, token revocation, role removal (admins only) ------------------------------
@@ -226,7 +226,7 @@ def revoke_role(rt: Runtime, actor: Actor, username: str, unit_role: UnitRole) -
         session.flush()
         audit.record(session, actor, "user.revoke_role", "user", user.id,
                      details={"unit": unit.code, "role": unit_role.role})
-        remaining = load_principal(session, user, frozenset())
+        remaining = load_principal(session, user, {})
         released = workflow.release_claims(session, actor, user.id, f"role {unit_role.role} in {unit.code} removed",
                                            unless_may_act=remaining)
         return AccountChange(user.username, user.is_active, released_tasks=tuple(released))
@@ -250,7 +250,7 @@ def whoami(rt: Runtime, principal: Principal) -> tuple[User, dict[int, Unit]]:
 def authenticate(rt: Runtime, secret: str) -> Principal:
     """The principal an API token stands for, read in a transaction of its own (raises Unauthorized)."""
     with rt.db.read() as session:
-        return principal_for_token(session, secret, rt.registry.restricted_types, rt.settings.confidentiality)
+        return principal_for_token(session, secret, rt.registry.restricted, rt.settings.confidentiality)
 
 
 # --- one's own account: password and personal API tokens ------------------------------------------------------

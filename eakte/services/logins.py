@@ -48,7 +48,7 @@ def log_in(rt: Runtime, username: str, password: str, client_addr: str | None) -
     """A new session for the user (raises Unauthorized with the same message for every kind of failure)."""
     try:
         with rt.db.write() as session:
-            principal = identity.check_password(session, username, password, rt.registry.restricted_types,
+            principal = identity.check_password(session, username, password, rt.registry.restricted,
                                                 rt.settings.confidentiality)
             secret = secrets.token_urlsafe(32)
             row = WebSession(user_id=principal.user_id, secret_hash=_hash(secret), client_addr=client_addr)
@@ -86,7 +86,7 @@ def session_principal(rt: Runtime, secret: str) -> SessionInfo:
             expired = row.id
         else:
             expired = None
-            principal = load_principal(session, row.user, rt.registry.restricted_types, rt.settings.confidentiality)
+            principal = load_principal(session, row.user, rt.registry.restricted, rt.settings.confidentiality)
             locale, touch = row.user.locale, now - row.last_seen_at > _TOUCH_EVERY
             must_change = row.user.must_change_password
     if expired is not None:

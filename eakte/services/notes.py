@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from eakte.clock import office_today
@@ -22,7 +22,8 @@ from eakte.models import Case, Note, Procedure, User
 from eakte.runtime import Runtime
 from eakte.services import audit, indexing
 from eakte.services.access import (Actor, HiddenSubfiles, can_change_case, can_see_procedure, hidden_subfiles,
-                                   require_change_case, require_view_case, visible_procedures_filter)
+                                   require_change_case, require_view_case, visible_place_filter,
+                                   visible_procedures_filter)
 from workflows.registry import Registry
 
 MAX_TEXT = 10_000  # characters: a Vermerk is a short note; longer texts are documents
@@ -49,11 +50,7 @@ class NoteEntry:
 
 def visible_notes_filter(hidden: HiddenSubfiles) -> ColumnElement[bool]:
     """SQL on Note: on the case itself, or in a procedure/sub-file the caller may see (the documents' rule)."""
-    if not hidden:
-        return true()
-    return or_(Note.procedure_id.is_(None),
-               Note.procedure_id.in_(select(Procedure.id).where(Procedure.case_id == Note.case_id,
-                                                                visible_procedures_filter(hidden))))
+    return visible_place_filter(hidden, Note.case_id, Note.procedure_id)
 
 
 def record_note(session: Session, actor: Actor, registry: Registry, case_id: int, new: NewNote) -> Note:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from eakte.errors import Forbidden
 from eakte.models import Unit
 from eakte.runtime import Runtime
-from eakte.services import followups, identity, workflow
+from eakte.services import access_requests, followups, identity, inspection, workflow
 from eakte.services.access import Actor, require_create_in_unit
 
 
@@ -28,6 +28,10 @@ class Me:
     is_auditor: bool
     open_tasks: int  # workflow tasks and due follow-ups: what waits in the Postkorb
     may_take_in_invoices: bool
+    has_units: bool = True  # False: an account in no unit (an employee's, for the inspection of their file)
+    own_files: int = 0  # files the caller is the subject of ("Meine Personalakte")
+    access_page: bool = False  # "Akteneinsicht": the caller may ask for or decide on recorded-reason access
+    access_pending: int = 0  # requests for access that wait for the caller's decision
 
 
 def me(rt: Runtime, actor: Actor, *, open_tasks: int | None = None, due_followups: int | None = None) -> Me:
@@ -42,8 +46,11 @@ def me(rt: Runtime, actor: Actor, *, open_tasks: int | None = None, due_followup
         _, open_tasks, _ = workflow.inbox_page(rt, actor, workflow.InboxFilter(), offset=0, limit=0)
     if due_followups is None:
         due_followups = followups.due_count(rt, actor)
+    with rt.db.read() as session:
+        own_files = inspection.own_file_count(session, p)
     return Me(user.username, user.display_name or user.username, roles, p.is_admin, p.is_auditor,
-              open_tasks + due_followups, may_take_in_invoices(rt, actor))
+              open_tasks + due_followups, may_take_in_invoices(rt, actor), bool(p.roles_by_unit), own_files,
+              access_page=access_requests.shows_page(rt, p), access_pending=access_requests.pending_count(rt, p))
 
 
 def may_take_in_invoices(rt: Runtime, actor: Actor) -> bool:

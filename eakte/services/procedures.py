@@ -13,18 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.services.inputs import required_title
-from eakte.models import Case, Document, FollowUp, Procedure
+from eakte.models import Case, Document, FollowUp, Note, Procedure
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, indexing
 from eakte.services.access import (
     Actor,
+    can_change_at,
     can_change_case,
+    can_see_procedure,
     hidden_subfiles,
     require_change_case,
     require_not_held_by_other,
@@ -168,6 +172,10 @@ def move_document(session: Session, actor: Actor, registry: Registry, document_i
     case_type = registry.get(case.case_type)
     if case_type is not None:  # a document a decided step has fixed stays where it was decided
         approvals.require_new_version_allowed(session, case_type, case.id, document.kind)
+        if any(k.key == document.kind and k.managed for k in case_type.document_kinds):
+            # Its own flow placed it (an adverse item, its statement beside it) and keeps it there.
+            raise Conflict(f"documents of kind {document.kind!r} stay where their flow filed them",
+                           detail_de="Dokumente dieser Art bleiben dort, wo ihr Ablauf sie abgelegt hat")
     source = session.get(Procedure, document.procedure_id) if document.procedure_id is not None else None
     if source is not None:
         require_open(source)  # a closed procedure is complete: nothing leaves it, as nothing enters it
@@ -199,13 +207,39 @@ def hidden_objects(session: Session, actor: Actor, registry: Registry, case_id: 
                                                              visible_procedures_filter(hidden))).scalars())
     ids = [i for i in session.execute(select(Procedure.id).where(Procedure.case_id == case_id)).scalars()
            if i not in visible]
-    if not ids:
+    case = session.get(Case, case_id)
+    level_hidden = case is not None and not can_see_procedure(hidden, case, None)  # a partial view
+    if not ids and not level_hidden:
         return []
-    docs = session.execute(select(Document.id).where(Document.procedure_id.in_(ids))).scalars()
-    # Follow-ups there too: their events carry the follow-up's note.
-    fus = session.execute(select(FollowUp.id).where(FollowUp.procedure_id.in_(ids))).scalars()
+
+    def placed(column: Any) -> ColumnElement[bool]:
+        return or_(column.in_(ids), column.is_(None)) if level_hidden else column.in_(ids)
+    docs = session.execute(select(Document.id).where(Document.case_id == case_id,
+                                                     placed(Document.procedure_id))).scalars()
+    # Follow-ups and notes there too: their events carry the follow-up's note.
+    fus = session.execute(select(FollowUp.id).where(FollowUp.case_id == case_id,
+                                                    placed(FollowUp.procedure_id))).scalars()
+    notes = session.execute(select(Note.id).where(Note.case_id == case_id, placed(Note.procedure_id))).scalars()
     return [("procedure", str(i)) for i in ids] + [("document", str(d)) for d in docs] + \
-        [("followup", str(f)) for f in fus]
+        [("followup", str(f)) for f in fus] + [("note", str(n)) for n in notes]
+
+
+def trail_only(session: Session, actor: Actor, registry: Registry, case_id: int) -> list[tuple[str, str]] | None:
+    """For a caller who sees the case only partially (a sub-file's unit): the objects of the sub-files they see
+    (procedures, their documents, follow-ups and notes), the only events of the trail shown to them, since the
+    case level's own events (reads, adverse items, access requests) are no more theirs than its documents.
+    None: the caller sees the case level, and `hidden_objects` alone narrows the trail."""
+    hidden = hidden_subfiles(session, actor.principal, registry)
+    case = session.get(Case, case_id)
+    if case is None or can_see_procedure(hidden, case, None):
+        return None
+    ids = list(session.execute(select(Procedure.id).where(Procedure.case_id == case_id,
+                                                          visible_procedures_filter(hidden))).scalars())
+    docs = session.execute(select(Document.id).where(Document.procedure_id.in_(ids))).scalars()
+    fus = session.execute(select(FollowUp.id).where(FollowUp.procedure_id.in_(ids))).scalars()
+    notes = session.execute(select(Note.id).where(Note.procedure_id.in_(ids))).scalars()
+    return [("procedure", str(i)) for i in ids] + [("document", str(d)) for d in docs] + \
+        [("followup", str(f)) for f in fus] + [("note", str(n)) for n in notes]
 
 
 def list_procedures(session: Session, actor: Actor, registry: Registry, case_id: int) -> list[Procedure]:
@@ -262,7 +296,9 @@ def procedure_page(rt: Runtime, actor: Actor, procedure_id: int) -> ProcedurePag
         docs = list(session.execute(select(Document).where(Document.procedure_id == procedure.id)
                                     .order_by(Document.id)).scalars())
         change = can_change_case(actor.principal, procedure.case) and procedure.case.status == "open"
-        return ProcedurePage(procedure, docs, change, change and procedure.status == "open")
+        # A sub-file's own unit files into it (access.can_change_at) without changing the procedure itself.
+        upload = can_change_at(actor.principal, procedure.case, procedure) and procedure.case.status == "open"
+        return ProcedurePage(procedure, docs, change, upload and procedure.status == "open")
 
 
 @dataclass(frozen=True)

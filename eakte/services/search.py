@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from eakte.errors import EakteError
 from eakte.models import Case, Document, Note, Unit
 from eakte.runtime import Runtime
-from eakte.services import indexing
-from eakte.services.access import Actor, Principal, hidden_subfiles, level_hidden_cases, participating_cases
+from eakte.services import indexing, reads
+from eakte.services.access import (Actor, Principal, hidden_subfiles, level_hidden_cases, participating_cases,
+                                   restricted_view)
 from search import AccessFilter, Filters, Page, QueryError, SearchRequest
 from search.query import parse
 from workflows.registry import Registry
@@ -28,15 +29,21 @@ class BadQuery(EakteError):
 
 
 def access_filter(session: Session, p: Principal, *, registry: Registry) -> AccessFilter:
+    """The rule of `access.visible_cases_filter` and `access.hidden_subfiles` in the index's terms; restricted
+    types (personnel files) by `access.restricted_view` alone, never by the general view."""
     codes = dict(session.execute(select(Unit.id, Unit.code)).all())
-    hidden = frozenset(f"{t}/{k}" for t, k in hidden_subfiles(session, p, registry))  # as indexing writes them
+    # As indexing writes them ("<case type>/<key>"); the partial views come in by `readable_subfiles` only.
+    hidden = frozenset(f"{t}/{k}" for t, k in hidden_subfiles(session, p, registry).pairs)
     own = frozenset(codes[u] for u in p.roles_by_unit if u in codes)
     cases_query = participating_cases(p)  # the same rule as opening a case: a task or an escalation brought it
     participating = frozenset(session.execute(cases_query.distinct()).scalars()) if cases_query is not None \
         else frozenset()
     above = level_hidden_cases(p)  # cases the above would show but their confidentiality level hides
+    view = restricted_view(p)
     return AccessFilter(all_units=p.is_admin or p.is_auditor, units=own, case_ids=participating,
-                        restricted_types=frozenset() if p.is_admin else p.restricted_types, restricted_units=own,
+                        restricted_types=view.types,
+                        readable=frozenset((t, codes[u]) for t, u in view.reader_units if u in codes),
+                        readable_case_ids=view.granted_cases, readable_subfiles=view.subfiles,
                         hidden_subfiles=hidden,
                         hidden_case_ids=frozenset(session.execute(above).scalars()) if above is not None
                         else frozenset())
@@ -67,7 +74,10 @@ def _note_title(text: str) -> str:
 
 
 def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal["relevance", "date"] = "relevance",
-           offset: int = 0, limit: int = 20) -> tuple[list[SearchHit], Page]:
+           offset: int = 0, limit: int = 20, shown: str | None = "page") -> tuple[list[SearchHit], Page]:
+    """One page of hits. The hits are shown to the caller as `shown` says ("page", "csv"), and each restricted
+    case among them is traced as one `read.search_hit` naming its documents and notes; None: not shown (an
+    export's selection of cases, a check of the query), nothing is traced."""
     try:
         query = parse(q or "")
     except QueryError as exc:
@@ -81,17 +91,24 @@ def search(rt: Runtime, actor: Actor, q: str, filters: Filters, *, sort: Literal
         notes = {n.id: (n, c) for n, c in session.execute(
             select(Note, Case).join(Case, Case.id == Note.case_id).where(Note.id.in_(note_ids)))} if note_ids else {}
         hits: list[SearchHit] = []
+        read: dict[int, tuple[Case, list[int], list[int]]] = {}  # case id → (case, document ids, note ids)
         for h in page.hits:
             if (d := docs.get(h.document_id)) is not None:
+                read.setdefault(d.case_id, (d.case, [], []))[1].append(d.id)
                 hits.append(SearchHit(h.document_id, h.case_id, d.case.reference, d.case.title, d.case.case_type,
                                       d.title, d.kind, h.score, h.snippet,
                                       confidentiality=d.case.confidentiality))
             elif (found := notes.get(indexing.note_id_of(h.document_id) or 0)) is not None:
                 note, case = found
+                read.setdefault(case.id, (case, [], []))[2].append(note.id)
                 hits.append(SearchHit(None, h.case_id, case.reference, case.title, case.case_type,
                                       _note_title(note.text), indexing.NOTE_KIND, h.score, h.snippet,
                                       note_id=note.id, noted_on=note.noted_on,
                                       confidentiality=case.confidentiality))
+    if shown is not None:
+        reads.log_reads(rt, actor, [reads.Read(case, "read.search_hit", details={
+            "via": shown, "document_ids": doc_ids, "note_ids": note_ids})
+            for case, doc_ids, note_ids in read.values()])
     return hits, page
 
 
@@ -102,7 +119,7 @@ def results_csv(rt: Runtime, actor: Actor, q: str, filters: Filters, *,
                 sort: Literal["relevance", "date"] = "relevance") -> Iterator[str]:
     """Every hit as CSV lines (the API's /search.csv and the page's link). A malformed query raises BadQuery here,
     before anything is streamed; the lines follow lazily, one batch of hits at a time."""
-    search(rt, actor, q, filters, limit=1)
+    search(rt, actor, q, filters, limit=1, shown=None)
 
     def rows() -> Iterator[str]:
         out = io.StringIO()
@@ -111,7 +128,7 @@ def results_csv(rt: Runtime, actor: Actor, q: str, filters: Filters, *,
                          "Relevanz"])
         offset = 0
         while True:
-            hits, page = search(rt, actor, q, filters, sort=sort, offset=offset, limit=CSV_BATCH)
+            hits, page = search(rt, actor, q, filters, sort=sort, offset=offset, limit=CSV_BATCH, shown="csv")
             for h in hits:
                 writer.writerow([h.reference, h.case_title, h.case_type, h.title, h.kind, h.document_id,
                                  f"{h.score:.3f}"])

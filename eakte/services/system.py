@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
 from eakte.config import MIB
-from eakte.models import Document, DocumentVersion, SearchOutbox
+from eakte.models import Case, Document, DocumentVersion, SearchOutbox
 from eakte.runtime import QueueInfo, Runtime
 from eakte.services import indexing, integrity
-from eakte.services.access import Actor, require_admin
+from eakte.services.access import (Actor, hidden_subfiles, require_admin, visible_case_rows_filter,
+                                   visible_documents_filter)
+from workflows.registry import Registry
 
 _FAILURES_SHOWN = 20
 SAMPLE_VERIFIED = 20  # the newest versions whose blobs each page view re-hashes
@@ -35,6 +38,9 @@ class ExtractionFailure:
     filename: str
     error: str
     uploaded_at: dt.datetime
+    # The document lies where the admin may not look (a personnel file read only with a recorded reason, a
+    # sub-file kept for another unit): title, file name and error stay out; the retry still works.
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,11 @@ def status(rt: Runtime, actor: Actor) -> SystemStatus:
         failed = session.execute(select(DocumentVersion, Document.title).join(Document)
                                  .where(DocumentVersion.text_status == "failed")
                                  .order_by(DocumentVersion.id.desc()).limit(_FAILURES_SHOWN)).all()
+        shown = _visible_documents(session, actor, rt.registry, [v.document_id for v, _ in failed])
         failures = tuple(ExtractionFailure(v.id, v.document_id, title, v.filename, v.text_error or "",
-                                           v.uploaded_at) for v, title in failed)
+                                           v.uploaded_at) if v.document_id in shown else
+                         ExtractionFailure(v.id, v.document_id, "", "", "", v.uploaded_at, hidden=True)
+                         for v, title in failed)
         documents = session.execute(select(func.count()).select_from(Document)).scalar_one()
     s = rt.settings
     return SystemStatus(
@@ -97,6 +106,16 @@ def status(rt: Runtime, actor: Actor) -> SystemStatus:
         sample=integrity.verify_sample(rt, SAMPLE_VERIFIED, SAMPLE_MAX_BYTES),
         search_check=indexing.check(rt) if documents <= SEARCH_CHECK_MAX_DOCUMENTS else None,
         disk=disk_use(s.data_dir) if s.storage.backend == "local" else None)
+
+
+def _visible_documents(session: Session, actor: Actor, registry: Registry, ids: list[int]) -> set[int]:
+    """Those of the documents the caller may see (the document lists' rule: case and sub-file)."""
+    if not ids:
+        return set()
+    p = actor.principal
+    return set(session.execute(select(Document.id).join(Case, Case.id == Document.case_id).where(
+        Document.id.in_(ids), visible_case_rows_filter(p), visible_documents_filter(hidden_subfiles(
+            session, p, registry)))).scalars())
 
 
 def disk_use(root: Path, max_files: int = DISK_WALK_MAX_FILES,

@@ -12,13 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, null, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from eakte.models import Case, Document, DocumentVersion, FollowUp, Note, Procedure, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services.access import (Actor, HiddenSubfiles, hidden_subfiles, require_view_case,
-                                   visible_documents_filter, visible_procedures_filter)
+                                   visible_documents_filter, visible_place_filter, visible_procedures_filter)
 from eakte.services.notes import author_names, visible_notes_filter
 from workflows.registry import Registry
 
@@ -65,10 +65,7 @@ def _row(kind: str, at: Any, object_id: Any, actor_id: Any) -> Select[Any]:
 
 def _in_visible_procedure(column: Any, case: Case, hidden: HiddenSubfiles) -> ColumnElement[bool]:
     """SQL: the row (a follow-up) is on the case itself or in a procedure/sub-file the caller may see."""
-    if not hidden:
-        return true()
-    return or_(column.is_(None), column.in_(select(Procedure.id).where(Procedure.case_id == case.id,
-                                                                       visible_procedures_filter(hidden))))
+    return visible_place_filter(hidden, case.id, column)
 
 
 def _sources(case: Case, hidden: HiddenSubfiles) -> list[Select[Any]]:

@@ -243,7 +243,7 @@ def claim_task(rt: Runtime, actor: Actor, task_id: int) -> None:
         require_may_act_on(session, actor.principal, task, ignore_claim=True)
         if task.claimed_by == actor.principal.user_id:
             return
-        if task.claimed_by is not None and not claim_still_binds(session, task, actor.principal.restricted_types):
+        if task.claimed_by is not None and not claim_still_binds(session, task, actor.principal.restricted):
             _release_stale_claim(session, actor, task)
         claimed = session.execute(update(Task).where(Task.id == task.id, Task.status == "open",
                                                      Task.claimed_by.is_(None))
@@ -322,7 +322,7 @@ def release_stale_claims(rt: Runtime) -> int:
                 select(Task.claimed_by).where(Task.status == "open", Task.claimed_by.is_not(None))))))
             .order_by(User.id)).scalars().all()
         return sum(len(release_claims(session, system, user.id, "deputyship ended",
-                                      unless_may_act=load_principal(session, user, rt.registry.restricted_types)))
+                                      unless_may_act=load_principal(session, user, rt.registry.restricted)))
                    for user in holders)
 
 
@@ -342,7 +342,7 @@ def require_may_act_on(session: Session, p: Principal, task: Task, ignore_claim:
     # A claim counts only while its holder may act on the task (`access.claim_binds`): an ended deputyship must
     # not keep the task from the unit.
     if not ignore_claim and task.claimed_by not in (None, p.user_id) and \
-            claim_still_binds(session, task, p.restricted_types):
+            claim_still_binds(session, task, p.restricted):
         name = session.execute(select(User.username).where(User.id == task.claimed_by)).scalar()
         raise Conflict(f"this task is claimed by {name}", detail_de=f"Diese Aufgabe hat {name} übernommen")
     return on_behalf_of
@@ -525,8 +525,7 @@ def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_
             if deputy.id == absent.id:
                 raise Invalid(f"{absent.username} cannot be their own deputy", field="deputies",
                               detail_de="Niemand kann sich selbst vertreten")
-            require_deputy_allowed(session, absent, deputy, by_admin=by_admin,
-                                   restricted_types=rt.registry.restricted_types)
+            require_deputy_allowed(session, absent, deputy, by_admin=by_admin, restricted=rt.registry.restricted)
             rows.append(Deputy(user_id=absent.id, deputy_id=deputy.id, starts_on=period.starts_on,
                                ends_on=period.ends_on, by_admin=by_admin))
         replaced = set()
@@ -543,7 +542,7 @@ def set_deputies(rt: Runtime, actor: Actor, periods: list[DeputyPeriod], *, for_
         # Claims the former deputies hold on tasks they may no longer act on go back to the unit at once.
         for former in session.execute(select(User).where(User.id.in_(sorted(replaced))).order_by(User.id)).scalars():
             release_claims(session, actor, former.id, f"deputyship for {absent.username} changed",
-                           unless_may_act=load_principal(session, former, rt.registry.restricted_types))
+                           unless_may_act=load_principal(session, former, rt.registry.restricted))
         audit.record(session, actor, "user.set_deputies", "user", absent.id,
                      details={"user": absent.username, "by_admin": by_admin,
                               "deputies": [{"user": p.username, "from": p.starts_on.isoformat(),

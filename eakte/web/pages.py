@@ -20,10 +20,15 @@ from eakte.web.views import followups
 from eakte.web.views import procedures
 from eakte.web.views import notes
 from eakte.web.views import confidentiality
+from eakte.web.views import adverse
+from eakte.web.views import access_requests
+from eakte.web.views import inspection
+from eakte.web.views import reads
 
 BLUEPRINTS = (dashboard.bp, fileplan.bp, cases.bp, cases_new.bp, documents.bp, invoices.bp, inbox.bp, tasks.bp,
               deputies.bp, settings.bp, search_pages.bp, admin_users.bp, admin_system.bp, verification.bp,
-              followups.bp, procedures.bp, notes.bp, confidentiality.bp)
+              followups.bp, procedures.bp, notes.bp, confidentiality.bp, access_requests.bp, inspection.bp, reads.bp,
+              adverse.bp)
 
 
 def register_pages(app: Flask) -> None:

@@ -108,13 +108,16 @@ class _Segment:
             for case_id in access.case_ids:
                 docs.update(self.postings("case_id", str(case_id))[0])
             docs -= self.deleted
-        if access.restricted_types and docs:
+        if access.restricted_types:
             restricted: set[int] = set()
             for case_type in access.restricted_types:
                 restricted.update(self.postings("case_type", case_type)[0])
-            for unit in access.restricted_units:
-                restricted.difference_update(self.postings("unit", unit)[0])
-            docs -= restricted
+            if docs:
+                outside = set(restricted)
+                for unit in access.restricted_units:
+                    outside.difference_update(self.postings("unit", unit)[0])
+                docs -= outside
+            docs |= self._readable(access, restricted)
         for subfile in access.hidden_subfiles:
             if docs:
                 docs.difference_update(self.postings("subfile", subfile)[0])
@@ -130,6 +133,19 @@ class _Segment:
             high = datetime_to_long(dt.datetime.combine(filters.date_to, dt.time.max)) if filters.date_to else None
             docs &= self._dated("created_at", low, high)
         return docs
+
+    def _readable(self, access: AccessFilter, restricted: set[int]) -> set[int]:
+        """The documents of restricted types the caller reads however far their general view reaches."""
+        if not restricted or not (access.readable or access.readable_case_ids or access.readable_subfiles):
+            return set()
+        found: set[int] = set()
+        for case_type, unit in access.readable:
+            found.update(set(self.postings("case_type", case_type)[0]) & set(self.postings("unit", unit)[0]))
+        for case_id in access.readable_case_ids:
+            found.update(self.postings("case_id", str(case_id))[0])
+        for subfile in access.readable_subfiles:
+            found.update(self.postings("subfile", subfile)[0])
+        return (found & restricted) - self.deleted
 
     def _dated(self, field: str, low: int | None, high: int | None) -> set[int]:
         values = self.data.dates[field]

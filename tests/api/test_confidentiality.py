@@ -178,7 +178,7 @@ def _inbox(rt: Any, username: str) -> tuple[list[int], int]:
     would need for their labels)."""
     with rt.db.read() as session:
         actor = Actor(load_principal(session, identity.user_by_name(session, username),
-                                     rt.registry.restricted_types, rt.settings.confidentiality))
+                                     rt.registry.restricted, rt.settings.confidentiality))
     page, total, _ = workflow.inbox_page(rt, actor, workflow.InboxFilter(), offset=0, limit=50)
     return [t.id for t in page.tasks], total
 

@@ -264,7 +264,7 @@ def test_concurrent_procedure_numbers_are_gapless_and_unique(env) -> None:  # ty
     rt, town, client = env
     case = create_case(client, town.auth("anna"))
     with rt.db.read() as session:
-        principal = load_principal(session, session.get(User, town.user_ids["anna"]), rt.registry.restricted_types,
+        principal = load_principal(session, session.get(User, town.user_ids["anna"]), rt.registry.restricted,
                                    rt.settings.confidentiality)
     actor, errors, start = Actor(principal), [], threading.Barrier(6)
 

@@ -132,7 +132,7 @@ def test_export_streams_files_only_as_it_goes_and_an_interrupted_one_is_not_comp
     real_open = rt.blobs.open
     monkeypatch.setattr(rt.blobs, "open", lambda key: (opened.append(key), real_open(key))[1])
     with rt.db.read() as session:
-        rita = Actor(load_principal(session, identity.user_by_name(session, "rita"), rt.registry.restricted_types))
+        rita = Actor(load_principal(session, identity.user_by_name(session, "rita"), rt.registry.restricted))
     bag = exports.stream_bag(rt, rita, [c1["id"], c2["id"]])
     assert bag.size > 0 and opened == []  # sized up front, nothing read yet
     first = next(bag.chunks)

@@ -49,7 +49,7 @@ def test_setup_and_import(run, tmp_path: Path) -> None:
     from eakte.services.access import Actor, load_principal
     rt = build_runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
-        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         reference = cases.create_case(session, actor, cases.NewCase("20.30", "Import", "20"), rt.registry).reference
     rt.close()
 
@@ -105,7 +105,7 @@ def test_storage_verify_and_gc_find_tampering(run, tmp_path: Path) -> None:
     from eakte.services.access import Actor, load_principal
     rt = build_runtime(load_settings(environ=run.env))
     with rt.db.write() as session:
-        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+        actor = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         case = cases.create_case(session, actor, cases.NewCase("20.30", "Prüfung", "20"), rt.registry)
     doc = documents.add_document(rt, actor, case.id, documents.NewDocument("PDF"),
                                  documents.Upload(io.BytesIO(pdf_bytes()), "a.pdf"))
@@ -160,7 +160,8 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
     env = {"EAKTE_DATA_DIR": str(tmp_path / "demo")}
     first = CliRunner().invoke(main, ["demo", "--seed-only"], env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
-    for user in ["anna", "bernd", "olga", "petra", "wilhelm", "oskar", "heidi", "karl", "rita", "admin"]:
+    for user in ["anna", "bernd", "olga", "petra", "helga", "beate", "erika", "wilhelm", "oskar", "heidi", "karl",
+                 "rita", "admin"]:
         assert user in first.output
     assert "http://127.0.0.1:8080" in first.output
     second = CliRunner().invoke(main, ["demo", "--seed-only"], env=env, catch_exceptions=False)
@@ -172,7 +173,7 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
     from eakte.bootstrap import build_runtime
     rt = build_runtime(load_settings(environ=env))
     with rt.db.read() as session:
-        assert session.execute(select(func.count()).select_from(Case)).scalar() == 9
+        assert session.execute(select(func.count()).select_from(Case)).scalar() == 10  # 2 personnel files
         steps = sorted(session.execute(select(Task.step).where(Task.status == "open")).scalars())
         statuses = set(session.execute(select(DocumentVersion.text_status)).scalars())
     rt.close()

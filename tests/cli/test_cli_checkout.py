@@ -20,7 +20,7 @@ def _checked_out_document(run) -> tuple[int, str]:  # type: ignore[no-untyped-de
     rt = build_runtime(load_settings(environ=run.env))
     try:
         with rt.db.write() as session:
-            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
             case = cases.create_case(session, anna, cases.NewCase("20.30", "Sperre", "20"), rt.registry)
         doc = documents.add_document(rt, anna, case.id, documents.NewDocument("Bescheid"),
                                      documents.Upload(io.BytesIO(pdf_bytes()), "a.pdf"))

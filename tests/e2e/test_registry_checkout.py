@@ -20,7 +20,7 @@ def _document(live_server: LiveServer) -> tuple[int, int]:
     """A case of anna's own with one document, so the shared demo's documents stay as they are."""
     rt = live_server.rt
     with rt.db.write() as session:
-        anna = Actor(load_principal(session, user_by_name(session, "anna"), rt.registry.restricted_types), "e2e")
+        anna = Actor(load_principal(session, user_by_name(session, "anna"), rt.registry.restricted), "e2e")
         case = cases.create_case(session, anna, cases.NewCase("20.30", "Beschaffung Druckerpapier", "20"),
                                  rt.registry)
     pdf = demo_pdf("Angebot Druckerpapier", ["Angebot über 200 Kartons Recyclingpapier."])

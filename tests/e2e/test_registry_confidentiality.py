@@ -23,7 +23,7 @@ def _clerk_with_a_case(live_server: LiveServer) -> int:
     with rt.db.write() as session:
         user = identity.create_user(session, OPERATOR, USER, display_name="Vera Stufe", password=PASSWORD,
                                     roles=[identity.UnitRole("20", "clerk"), identity.UnitRole("20", "approver")])
-        clerk = Actor(load_principal(session, user, rt.registry.restricted_types, rt.settings.confidentiality))
+        clerk = Actor(load_principal(session, user, rt.registry.restricted, rt.settings.confidentiality))
         return cases.create_case(session, clerk, cases.NewCase("20.30", TITLE, "20"), rt.registry).id
 
 

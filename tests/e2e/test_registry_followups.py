@@ -24,7 +24,7 @@ def _clerk_with_a_case(live_server: LiveServer) -> int:
     with rt.db.write() as session:
         user = identity.create_user(session, OPERATOR, USER, display_name="Wera Vorlage", password=PASSWORD,
                                     roles=[identity.UnitRole("20", "clerk")])
-        clerk = Actor(load_principal(session, user, rt.registry.restricted_types))
+        clerk = Actor(load_principal(session, user, rt.registry.restricted))
         case = cases.create_case(session, clerk, cases.NewCase("20.30", "Widerspruch Abwassergebühren", "20"),
                                  rt.registry)
         return case.id

@@ -31,7 +31,7 @@ from tests.e2e.test_invoice_journey import sign_in as sign_in_elsewhere
 def _case_of_anna(live_server: LiveServer, title: str) -> tuple[int, str]:
     rt = live_server.rt
     with rt.db.write() as session:
-        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), rt.registry.restricted_types))
+        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), rt.registry.restricted))
         case = cases.create_case(session, anna, cases.NewCase("20.30", title, "20"), rt.registry)
         return case.id, case.reference
 

@@ -17,7 +17,7 @@ from tests.e2e.test_clerk_journey import sign_in
 def _case_of_anna(live_server: LiveServer) -> tuple[int, str]:
     rt = live_server.rt
     with rt.db.write() as session:
-        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), rt.registry.restricted_types))
+        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), rt.registry.restricted))
         case = cases.create_case(session, anna, cases.NewCase("20.30", "Widerspruch Straßenreinigung", "20"),
                                  rt.registry)
         return case.id, case.reference

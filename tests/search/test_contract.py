@@ -377,3 +377,37 @@ def test_procedure_reference_title_and_hidden_subfiles(index: SearchIndex) -> No
     assert ids(page) == {23} and page.total == 1 and sum(page.facets["unit"].values()) == 1
     assert found(index, "*", access=AccessFilter(units=frozenset({"20"}), hidden_subfiles=frozenset(
         {"staff/allowance"}))) == {21, 23}
+
+
+# --- restricted types read by unit, by grant, by sub-file (issue 12) -------------------------------------------
+
+def test_restricted_types_open_only_by_their_own_routes(index: SearchIndex) -> None:
+    index.index([
+        doc(31, "Grundakte Zwergpinscher", case_id=31, unit="11", case_type="personnel"),
+        doc(32, "Beihilfe Zwergpinscher", case_id=31, unit="11", case_type="personnel",
+            subfile="personnel/beihilfe"),
+        doc(33, "Grundakte Zwergpinscher", case_id=33, unit="12", case_type="personnel"),
+        doc(34, "Allgemein Zwergpinscher", unit="11")])
+    restricted = frozenset({"personnel"})
+    # The auditor's general view stops at the type; a grant opens one case, the Beihilfe sub-file stays hidden.
+    auditor = AccessFilter(all_units=True, restricted_types=restricted)
+    assert found(index, "Zwergpinscher", access=auditor) == {34}
+    granted = AccessFilter(all_units=True, restricted_types=restricted, readable_case_ids=frozenset({31}),
+                           hidden_subfiles=frozenset({"personnel/beihilfe"}))
+    page = search(index, "Zwergpinscher", granted, limit=100)
+    assert ids(page) == {31, 34} and page.total == 2 and page.facets["case_type"] == {"personnel": 1, "general": 1}
+    # The reader of unit 11's files: not unit 12's, whatever the general view says.
+    reader = AccessFilter(units=frozenset({"11", "12"}), restricted_types=restricted,
+                          readable=frozenset({("personnel", "11")}), hidden_subfiles=frozenset({"personnel/beihilfe"}))
+    assert found(index, "Zwergpinscher", access=reader) == {31, 34}
+    # The Beihilfe unit: that sub-file of every file, nothing else of them.
+    beihilfe = AccessFilter(units=frozenset({"11.1"}), restricted_types=restricted,
+                            readable_subfiles=frozenset({"personnel/beihilfe"}))
+    page = search(index, "Zwergpinscher", beihilfe, limit=100)
+    assert ids(page) == {32} and page.total == 1 and page.facets["unit"] == {"11": 1}
+    # Hidden cases (a confidentiality level) stay hidden on every route.
+    assert found(index, "Zwergpinscher", access=AccessFilter(
+        restricted_types=restricted, readable_case_ids=frozenset({31}), readable_subfiles=frozenset(
+            {"personnel/beihilfe"}), hidden_case_ids=frozenset({31}))) == set()
+    # Without the type restricted (an admin's view where no reason is needed) all show.
+    assert found(index, "Zwergpinscher", access=AccessFilter(all_units=True)) == {31, 32, 33, 34}

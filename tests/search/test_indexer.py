@@ -49,7 +49,7 @@ def test_killed_indexer_loses_nothing(tmp_path) -> None:
     rt.settings = replace(rt.settings, jobs=JobsSettings(backend="sqlite"))  # queued, nobody drains yet
     build_town(rt)
     with rt.db.read() as session:
-        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
     with rt.db.write() as session:
         case = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry)
     for i in range(30):
@@ -81,7 +81,7 @@ def test_reindex_rebuilds_and_check_notices_differences(tmp_path) -> None:
     rt = make_runtime(tmp_path, f"sqlite:///{tmp_path / 'eakte.db'}")
     build_town(rt)
     with rt.db.read() as session:
-        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+        anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
     with rt.db.write() as session:
         case = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry)
     docs = [documents.add_document(rt, anna, case.id, documents.NewDocument(f"Notiz {i}"),

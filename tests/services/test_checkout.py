@@ -20,7 +20,7 @@ BARE = CaseType(key="bare", label_de="Ohne Arten", label_en="No kinds", open_sch
 
 def _actor(rt, username: str) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, username), frozenset()), "test")
+        return Actor(load_principal(session, identity.user_by_name(session, username), {}), "test")
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ def move_clock(days: int) -> None:
 
 def actor(rt: Runtime, username: str) -> Actor:
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types))
+        return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted))
 
 
 def new_case(rt: Runtime, unit: str = "20", plan: str = "20.30", by: str = "anna") -> int:

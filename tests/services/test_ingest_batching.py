@@ -64,7 +64,7 @@ def test_a_burst_of_uploads_is_indexed_in_few_drains(tmp_path: Path) -> None:
     try:
         build_town(rt)
         with rt.db.read() as session:
-            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         with rt.db.write() as session:
             case_id = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry).id
         jobs = jobs_of(rt)
@@ -98,7 +98,7 @@ def test_a_drain_leaves_rows_written_meanwhile_to_the_next_drain(tmp_path: Path)
     try:
         build_town(rt)
         with rt.db.read() as session:
-            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         with rt.db.write() as session:
             case_id = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry).id
         index, commits = rt.search_index, []

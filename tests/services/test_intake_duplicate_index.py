@@ -41,7 +41,7 @@ def test_duplicate_check_still_finds_the_earlier_invoice(tmp_path: Path, db_url:
     try:
         build_town(rt)
         with rt.db.read() as session:
-            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         with rt.db.write() as session:
             case = cases.create_case(session, anna, cases.NewCase("20.30", "Rechnung R-1", "20"), rt.registry)
             # Filed as an invoice would be (its fields are the system's to write, not the clerk's).

@@ -53,7 +53,7 @@ def test_services_enqueue_into_the_queue_passed_on_the_runtime(tmp_path: Path, d
         queue = rt.jobs
         assert isinstance(queue, RecordingQueue)
         with rt.db.read() as session:
-            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+            anna = Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
         with rt.db.write() as session:
             case_id = cases.create_case(session, anna, cases.NewCase("20.30", "Akte", "20"), rt.registry).id
         ingested = documents.add_document(rt, anna, case_id, documents.NewDocument("Brief"),

@@ -48,7 +48,7 @@ def env(tmp_path, db_url, monkeypatch) -> Iterator[tuple[Any, Any, Any]]:  # typ
 
 def _actor(rt, username: str) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted_types))
+        return Actor(load_principal(session, identity.user_by_name(session, username), rt.registry.restricted))
 
 
 def _ok(resp, status: int = 200) -> dict[str, Any]:  # type: ignore[no-untyped-def]

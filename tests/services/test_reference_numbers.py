@@ -15,7 +15,7 @@ from eakte.services.access import Actor, load_principal
 
 def _anna(rt) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, "anna"), frozenset()))
+        return Actor(load_principal(session, identity.user_by_name(session, "anna"), {}))
 
 
 def _create(rt, actor: Actor, title: str) -> str:  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ def town(rt) -> Town:  # type: ignore[no-untyped-def]
 
 def _actor(rt, name: str) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, name), frozenset()))
+        return Actor(load_principal(session, identity.user_by_name(session, name), {}))
 
 
 def _claimed_task(rt, client, town: Town, user: str = "anna") -> int:  # type: ignore[no-untyped-def]
@@ -73,7 +73,7 @@ def test_deactivated_user_is_locked_out_at_once_and_claims_are_released(rt, clie
     denied = client.get("/api/v1/me", headers=town.auth("anna"))  # the very next request
     assert denied.status_code == 401 and denied.mimetype == "application/problem+json"
     with rt.db.read() as session, pytest.raises(Unauthorized):
-        identity.check_password(session, "anna", "correct horse battery", frozenset())
+        identity.check_password(session, "anna", "correct horse battery", {})
     assert task_id in _inbox_ids(client, town, "clara")
     with rt.db.read() as session:
         assert session.get(Task, task_id).claimed_by is None  # type: ignore[union-attr]

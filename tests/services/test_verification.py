@@ -26,7 +26,7 @@ from tests.services.test_audit_anchor import _behind_the_triggers
 
 def actor(rt: Runtime, username: str) -> Actor:
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, username), frozenset()), "10.0.0.7")
+        return Actor(load_principal(session, identity.user_by_name(session, username), {}), "10.0.0.7")
 
 
 def _events(rt: Runtime, action: str) -> list[AuditEvent]:

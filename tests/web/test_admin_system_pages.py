@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import update
 
 from eakte.models import Unit
-from eakte.services import fileplan
-from tests.conftest import Town
+from eakte.services import fileplan, identity
+from tests.conftest import OPERATOR, Town
 from tests.helpers import create_case
 from tests.web.conftest import post_form
 
@@ -68,14 +68,17 @@ def test_file_plan_refusals_at_the_field(signed_in, rt, town: Town) -> None:
                                                 "disposal": "archive"}).status_code == 400  # no CSRF token
 
 
-def test_case_types_page_shows_steps_guards_settings_and_missing_units(signed_in, town: Town) -> None:
+def test_case_types_page_shows_steps_guards_settings_and_missing_units(signed_in, rt, town: Town) -> None:
+    with rt.db.write() as session:  # the personnel type's units, which the town itself does not have
+        for code, name in (("11", "Personalamt"), ("11.1", "Beihilfestelle")):
+            identity.create_unit(session, OPERATOR, code, name)
     page = signed_in("admin").get("/admin/case-types").get_data(as_text=True)
     assert "Installierte Aktenarten" in page
     assert "(invoice)" in page and "Vier-Augen-Prinzip" in page
     assert "aus den Angaben der Akte berechnet" in page and "(ohne Angabe: 10 Tage)" in page
     assert "danach eskaliert an" in page and "Wertgrenzen (amount_due)" in page
     assert "Einstellungen" in page and "receipt_unit" in page
-    # The town has unit 20, so the invoice type's settings name no missing unit; a type naming one is warned.
+    # Every unit the types' settings name exists, so none is warned of; a type naming a missing one is.
     assert "die es nicht gibt" not in page
 
 

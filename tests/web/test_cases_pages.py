@@ -181,6 +181,6 @@ def test_my_open_cases_are_mine(rt, town: Town, client) -> None:  # type: ignore
     from eakte.services.access import Actor, load_principal
     from eakte.services.identity import user_by_name
     with rt.db.read() as session:
-        anna = Actor(load_principal(session, user_by_name(session, "anna"), frozenset()))
+        anna = Actor(load_principal(session, user_by_name(session, "anna"), {}))
     rows, total = case_service.my_open_cases(rt, anna, limit=10)
     assert [c.id for c in rows] == [mine["id"]] and total == 1

@@ -337,7 +337,7 @@ def _admin_appoints(rt, town, absent: str, deputy: str, days: int = 5) -> None: 
         from eakte.models import User
         admin = session.execute(select(User).where(User.username == "admin")).scalar_one()
         from eakte.services.access import load_principal
-        principal = load_principal(session, admin, rt.registry.restricted_types)
+        principal = load_principal(session, admin, rt.registry.restricted)
     today = office_today()
     workflow.set_deputies(rt, Actor(principal), [workflow.DeputyPeriod(deputy, today, today + dt.timedelta(days=days))],
                           for_user=absent)

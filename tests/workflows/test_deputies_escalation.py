@@ -296,9 +296,18 @@ def test_escalated_personnel_file_shows_nowhere_outside_its_unit(env) -> None:
     assert_sees_no_personnel_file(client, town, "leiter", personnel, memo)  # the Hauptamt's head: the target
 
 
+def appointed_anyway(rt, town, client, absent: str, deputy: str) -> None:  # type: ignore[no-untyped-def]
+    """An admin's appointment of an outside deputy for personnel staff is refused, also while the personnel unit
+    holds no file yet (`require_deputy_allowed`); the row is written bypassing it, to show it opens nothing."""
+    assert deputies(client, town, "admin", deputy, path=f"/api/v1/users/{absent}/deputies").status_code == 403
+    with rt.db.write() as session:
+        session.add(Deputy(user_id=town.user_ids[absent], deputy_id=town.user_ids[deputy], by_admin=True,
+                           starts_on=TODAY, ends_on=TODAY + dt.timedelta(days=4)))
+
+
 def test_deputy_of_another_unit_sees_no_personnel_file(env) -> None:
     rt, town, client = env
-    # The admin appoints hugo (Hauptamt) as paula's deputy while the Personalamt holds no personnel file yet.
-    assert deputies(client, town, "admin", "hugo", path="/api/v1/users/paula/deputies").status_code == 200
+    # hugo (Hauptamt) as paula's deputy while the Personalamt holds no personnel file yet.
+    appointed_anyway(rt, town, client, "paula", "hugo")
     personnel, memo = _personnel_and_memo(client, town)
     assert_sees_no_personnel_file(client, town, "hugo", personnel, memo)

@@ -30,7 +30,7 @@ from tests.workflows.test_invoice_flow import decide, my_task
 def _principal(rt, town, name: str):  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
         user = session.get(User, town.user_ids[name])
-        return load_principal(session, user, rt.registry.restricted_types)
+        return load_principal(session, user, rt.registry.restricted)
 
 
 def _sees(rt, town, name: str, case_id: int) -> tuple[bool, bool, bool]:  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def _claim_counts_sql(rt, task_id: int) -> bool:  # type: ignore[no-untyped-def]
 
 def _claim_counts_py(rt, task_id: int) -> bool:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return claim_still_binds(session, session.get(Task, task_id), rt.registry.restricted_types)
+        return claim_still_binds(session, session.get(Task, task_id), rt.registry.restricted)
 
 
 def _releases(rt, task_id: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]

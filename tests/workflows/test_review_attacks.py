@@ -13,6 +13,7 @@ from tests.conftest import OPERATOR
 from tests.helpers import create_case
 from tests.workflows.test_deputies_escalation import (  # noqa: F401 (env is a fixture)
     TODAY,
+    appointed_anyway,
     deputies,
     env,
     inbox,
@@ -245,7 +246,7 @@ def test_held_escalation_target_acts_only_on_the_escalated_task(env) -> None:
 
 def test_held_deputy_of_personnel_staff_finds_no_personnel_file(env) -> None:
     rt, town, client = env
-    assert deputies(client, town, "admin", "hugo", path="/api/v1/users/paula/deputies").status_code == 200
+    appointed_anyway(rt, town, client, "paula", "hugo")
     personnel = create_case(client, town.auth("paula"), unit="11", plan="11.01",
                             title="Personalakte Erika Mustermann", case_type="personnel_file")
     for path in ("/api/v1/search?q=Mustermann", "/api/v1/cases?title_contains=Mustermann",

@@ -29,7 +29,7 @@ MEMO = CaseType(key="memo", label_de="Vorlage", label_en="Memo", start="check", 
 
 def _actor(rt, name: str) -> Actor:  # type: ignore[no-untyped-def]
     with rt.db.read() as session:
-        return Actor(load_principal(session, identity.user_by_name(session, name), frozenset()))
+        return Actor(load_principal(session, identity.user_by_name(session, name), {}))
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
+from workflows.dates import add_years
+
 Status = Literal["hearing", "filed", "removed"]
 RemovalGround = Literal["application", "unfounded"]
 
@@ -33,11 +35,8 @@ def hearing_due(today: dt.date, days: int) -> dt.date:
 
 
 def removal_due(filed_on: dt.date, years: int) -> dt.date:
-    """The day from which the employee may apply for removal: `years` after filing (29 February → 28)."""
-    try:
-        return filed_on.replace(year=filed_on.year + years)
-    except ValueError:
-        return filed_on.replace(year=filed_on.year + years, day=28)
+    """The day from which the employee may apply for removal: `years` after filing."""
+    return add_years(filed_on, years)
 
 
 def require_may_record_hearing(state: ItemState) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from workflows.definition import CaseType, DocumentKind, Restriction, SubFile
-from workflows.fields import Field
+from workflows.definition import CaseType, DocumentKind, FieldGroup, Restriction, SubFile
+from workflows.fields import Field, FieldError
 
 DEFAULTS: dict[str, Any] = {
     "personnel_unit": "11",         # Personalamt: keeps the files
@@ -32,8 +32,25 @@ FIELDS = (
     Field("entry_date", "Eintrittsdatum", "Entry date", "date", required=True),
     Field("leaving_date", "Austrittsdatum", "Leaving date", "date"),
     Field("employing_unit", "Beschäftigende Organisationseinheit", "Employing unit", "unit"),
-    Field("employee_user", "Benutzerkonto der beschäftigten Person", "Employee's user account", max_length=100),
+    Field("employee_user", "Benutzerkonto der beschäftigten Person", "Employee's user account", max_length=100,
+          help_de="Benutzername, falls die Person ein Konto hat: sie kann dann ihre Akte einsehen."),
 )
+FIELD_GROUPS = (
+    FieldGroup("Person", "Person", ("personnel_number", "name", "birth_date")),
+    FieldGroup("Beschäftigung", "Employment", ("status_group", "entry_date", "leaving_date", "employing_unit")),
+    FieldGroup("Konto", "Account", ("employee_user",)),
+)
+TITLE_TEMPLATE = "Personalakte {name} ({personnel_number})"  # when the personnel office gives no title
+
+
+def _checked_dates(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Derives nothing, refuses a leaving date before the entry date: the leaving date closes the file as of that
+    day and its retention runs from it, so a date made up to lie before the service began is refused."""
+    leaving, entry = metadata.get("leaving_date"), metadata.get("entry_date")
+    if leaving and entry and str(leaving) < str(entry):  # ISO dates, normalised by the fields
+        raise FieldError("leaving_date", "the leaving date lies before the entry date",
+                         "Das Austrittsdatum liegt vor dem Eintrittsdatum")
+    return {}
 
 
 def personnel_case_type(settings: Mapping[str, Any]) -> CaseType:
@@ -80,7 +97,11 @@ def personnel_case_type(settings: Mapping[str, Any]) -> CaseType:
     return CaseType(
         key="personnel", label_de="Personalakte", label_en="Personnel file", fields=FIELDS, document_kinds=kinds,
         subfiles=subfiles, restricted=True, restriction=restriction, subject_field="employee_user",
-        unique_fields=("personnel_number",), settings=s,
+        # One file per employee: their account is the subject of one file only (naming it on a second file
+        # would open that file to them by their inspection).
+        unique_fields=("personnel_number", "employee_user"), settings=s, derive=_checked_dates,
+        title_template=TITLE_TEMPLATE,
+        home_unit=str(s["personnel_unit"]), closes_on_field="leaving_date", field_groups=FIELD_GROUPS,
         extra_roles=tuple(sorted({str(s["grant_role"])} - {"clerk", "approver", "auditor", "admin"})),
         unit_settings=(("personnel_unit", str(s["personnel_unit"])), ("beihilfe_unit", str(s["beihilfe_unit"]))),
     )

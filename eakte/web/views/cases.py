@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response
 
 from eakte.models import CASE_STATUSES, Case
 from eakte.presenters import invoice_lines
-from eakte.services import cases, documents, workflow
+from eakte.services import cases, documents, retention, workflow
 from eakte.services import followups
+from eakte.services import access, access_requests
 from eakte.web.auth import current_actor, login_required
 from eakte.web.forms import PlainForm
 from eakte.web.labels import status_label
@@ -20,8 +21,10 @@ from eakte.web.paging import page_of, page_number
 from eakte.web.runtime import runtime
 from eakte.web.views.case_words import AUDIT_ACTIONS, WORKFLOW_ACTIONS, WORKFLOW_STATUSES, word
 from eakte.web.views import notes as notes_pages
+from eakte.web.views import adverse as adverse_pages
 from eakte.web.views.schema import current_label, decision_label, step_label, type_label
 from workflows.definition import CaseType
+from workflows.fields import Field
 
 bp = Blueprint("cases", __name__)
 _FILTER_ARGS = ("status", "unit", "case_type", "file_plan_code", "reference", "q")
@@ -40,12 +43,46 @@ class MetadataRow:
 def metadata_rows(case_type: CaseType | None, metadata: dict[str, Any]) -> list[MetadataRow]:
     """Declared fields in the schema's order, then keys an open schema allowed beyond them (shown as given)."""
     fields = case_type.fields if case_type else ()
-    rows = [MetadataRow(current_label(f.label_de, f.label_en), f.kind, metadata[f.name])
-            for f in fields if metadata.get(f.name) not in (None, "", [])]
+    rows = _declared_rows(fields, metadata)
     declared = {f.name for f in fields}
     rows += [MetadataRow(key, "text", value) for key, value in metadata.items()
              if key not in declared and value not in (None, "")]
     return rows
+
+
+@dataclass(frozen=True)
+class MetadataGroup:
+    """The rows of one field group the case type declares (a personnel file's Person, Beschäftigung, Konto)."""
+
+    legend: str
+    rows: list[MetadataRow]
+
+
+def _declared_rows(fields: Iterable[Field], metadata: dict[str, Any]) -> list[MetadataRow]:
+    shown = [f for f in fields if metadata.get(f.name) not in (None, "", [])]
+    # A unit field holds the unit's code ("20"); people know the unit by its name too ("20 Kämmerei").
+    units = dict(cases.filter_choices(runtime()).units) if any(f.kind == "unit" for f in shown) else {}
+    return [MetadataRow(current_label(f.label_de, f.label_en), f.kind, _unit_shown(metadata[f.name], units)
+                        if f.kind == "unit" else metadata[f.name]) for f in shown]
+
+
+def _unit_shown(code: Any, units: dict[str, str]) -> Any:
+    return f"{code} {units[code]}" if code in units else code
+
+
+def metadata_groups(case_type: CaseType | None, metadata: dict[str, Any]) -> list[MetadataGroup]:
+    """Empty for a type without groups (the page then lists `metadata_rows`); the rest of the fields last."""
+    if case_type is None or not case_type.field_groups:
+        return []
+    groups = []
+    for group in case_type.field_groups:
+        rows = _declared_rows((f for f in case_type.fields if f.name in group.fields), metadata)
+        groups.append(MetadataGroup(current_label(group.label_de, group.label_en), rows))
+    grouped = {n for group in case_type.field_groups for n in group.fields}
+    rest = metadata_rows(case_type, {k: v for k, v in metadata.items() if k not in grouped})
+    if rest:
+        groups.append(MetadataGroup(_("Weitere Angaben"), rest))
+    return groups
 
 
 def _filter_from_args() -> tuple[cases.CaseFilter, dict[str, str]]:
@@ -94,6 +131,8 @@ def show(case_id: int) -> str:
     return render_template("cases/show.html", current_steps=[step_label(case_type, s) for s in open_steps], case=case, case_type=case_type,
                            type_label=type_label(case_type, case.case_type),
                            metadata=metadata_rows(case_type, case.metadata_), documents=docs, uploaders=uploaders,
+                           metadata_groups=metadata_groups(case_type, case.metadata_),
+                           retention=retention.read_retention(rt, actor, case_id),
                            lines=invoice_lines(case.metadata_) if case.case_type == "invoice" else None,
                            instance=instance, open_tasks=open_tasks, history=history,
                            step_label=lambda key: step_label(case_type, key),
@@ -103,7 +142,14 @@ def show(case_id: int) -> str:
                            actions=cases.case_actions(rt, actor, case_id),
                            followups=followups.case_panel(rt, actor, case_id),
                            **notes_pages.case_page_context(case_id),
-                           breadcrumbs=_breadcrumbs(case))
+                           **adverse_pages.case_page_context(case_id),
+                           grant=_grant_shown(case_id), breadcrumbs=_breadcrumbs(case))
+
+
+def _grant_shown(case_id: int) -> access_requests.AccessRequestEntry | None:
+    """The recorded-reason access through which the caller reads this file, if any: the page says until when."""
+    grant_id = access.grant_for(current_actor().principal, case_id)
+    return access_requests.read_request(runtime(), current_actor(), grant_id) if grant_id is not None else None
 
 
 @bp.get("/cases/<int:case_id>/audit")

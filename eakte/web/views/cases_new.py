@@ -9,13 +9,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from eakte.errors import EakteError, Invalid
+from eakte.errors import Conflict, EakteError, Invalid
 from eakte.services import cases
 from eakte.services.case_form import CaseFormChoices, case_form_choices
 from eakte.web.auth import current_actor, login_required
 from eakte.web.i18n import select_locale
 from eakte.web.numbers import canonical_number
 from eakte.web.runtime import runtime
+from eakte.web.views.schema import current_label
 from workflows.definition import CaseType
 from workflows.fields import Field
 
@@ -62,7 +63,7 @@ def create() -> Any:
                         confidentiality=request.form.get("confidentiality") or None)
     try:
         case = cases.open_case(rt, actor, new)
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:  # Conflict: a value another case holds (a personnel number)
         field_id, message = _error_at_field(exc, fields)
         return _form(case_type, choices, fields, request.form, {field_id: message}), 422
     return redirect(url_for("cases.show", case_id=case.id), code=303)
@@ -143,10 +144,36 @@ def _error_at_field(exc: EakteError, fields: list[FormField]) -> tuple[str, str]
     return "title", message
 
 
+@dataclass(frozen=True)
+class FormGroup:
+    """A fieldset of the form: the case type's field group (e.g. Person, Beschäftigung, Konto)."""
+
+    legend: str
+    fields: list[FormField]
+
+
+def form_groups(case_type: CaseType, fields: list[FormField]) -> list[FormGroup]:
+    """The controls in the case type's groups, then any it leaves ungrouped; one group when it declares none."""
+    by_name = {f.name.removeprefix("metadata."): f for f in fields}
+    groups = []
+    for group in case_type.field_groups:
+        members = [by_name.pop(n) for n in group.fields if n in by_name]
+        if members:
+            groups.append(FormGroup(current_label(group.label_de, group.label_en), members))
+    rest = [f for f in fields if f.name.removeprefix("metadata.") in by_name]
+    if rest:
+        groups.append(FormGroup(_("Weitere Angaben") if groups else _("Angaben zur Akte"), rest))
+    return groups
+
+
 def _form(case_type: CaseType, choices: CaseFormChoices, fields: list[FormField], values: Any,
           errors: dict[str, str]) -> str:
-    return render_template("cases_new/form.html", case_type=case_type, choices=choices, fields=fields,
-                           values=values, errors=errors, breadcrumbs=_crumbs())
+    # A type kept by one unit only (personnel files) offers that unit preselected.
+    home = [u for u in choices.units if u.code == case_type.home_unit]
+    return render_template("cases_new/form.html", case_type=case_type, choices=choices,
+                           groups=form_groups(case_type, fields), values=values, errors=errors,
+                           default_unit=home[0].code if home else "",
+                           title_optional=case_type.title_template is not None, breadcrumbs=_crumbs())
 
 
 def _crumbs() -> list[tuple[str, str | None]]:

@@ -76,7 +76,7 @@ def change(case_id: int) -> str | Response | tuple[str, int]:
         else:
             level = confidentiality_label(case.confidentiality)
             try:
-                cases.read_case(rt, actor, case_id)
+                cases.read_case(rt, actor, case_id, log=False)  # only whether it is still visible
             except NotFound:  # raised above the caller's own role: allowed, and they are told where it went
                 flash(_("Die Akte %(reference)s ist jetzt „%(level)s“. Ihre Rolle reicht für diese Stufe nicht; "
                         "Sie sehen die Akte nicht mehr.", reference=case.reference, level=level), "info")

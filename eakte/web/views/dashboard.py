@@ -1,9 +1,10 @@
 """The overview (Übersicht): my open cases, recently filed documents, my open tasks."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
-from eakte.services import cases, documents, workflow
+from eakte.services import cases, documents, inspection, workflow
 from eakte.web.auth import current_actor, login_required
 from eakte.web.layout import note_open_tasks
 from eakte.web.runtime import runtime
@@ -15,8 +16,10 @@ CARD_ROWS = 10
 
 @bp.get("/")
 @login_required
-def index() -> str:
+def index() -> str | Response:
     rt, actor = runtime(), current_actor()
+    if inspection.lands_on_own_file(rt, actor):  # an account in no unit: its own file is all there is
+        return redirect(url_for("inspection.index"), code=303)
     my_cases, my_cases_total = cases.my_open_cases(rt, actor, limit=CARD_ROWS)
     recent = documents.recent_documents(rt, actor, limit=CARD_ROWS)
     tasks, tasks_total, counts = workflow.inbox_page(rt, actor, workflow.InboxFilter(), offset=0, limit=CARD_ROWS)

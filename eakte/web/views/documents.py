@@ -2,14 +2,14 @@
 versions, download and preview. Every byte goes through eakte.services.documents, as the API's do."""
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from eakte.http import file_response
 from eakte.presenters import content_disposition
 from eakte.errors import EakteError, Invalid
 from eakte.services import cases, checkout, documents
@@ -69,7 +69,8 @@ def upload(case_id: int) -> Any:
             return jsonify(files=[], message=message), 422
         flash(message, "error")
         return redirect(back, code=303)
-    case = cases.read_case(runtime(), current_actor(), case_id)  # an invisible case: a 404 before any file is read
+    # An invisible case: a 404 before any file is read (a check, no read of the case to trace).
+    case = cases.read_case(runtime(), current_actor(), case_id, log=False)
     title = (request.form.get("title") or "").strip()
     kind = request.form.get("kind") or "document"
     try:  # once for all files, and at its field: every file would be refused for it alike
@@ -181,21 +182,16 @@ def _checkout_step(document_id: int, step: Callable[[], object], done: str) -> R
 @bp.get("/documents/<int:document_id>/versions/<int:number>/download")
 @login_required
 def download(document_id: int, number: int) -> Response:
-    version, stream = documents.open_content(runtime(), current_actor(), document_id, number)
+    version, stream = documents.open_content(runtime(), current_actor(), document_id, number,
+                                             via="inline" if request.args.get("inline") == "1" else "download")
     inline = request.args.get("inline") == "1" and inline_kind(version.mime_type) is not None
     disposition = content_disposition(version.filename, "inline" if inline else "attachment")
-    headers = {"Content-Disposition": disposition, "Content-Length": str(version.size),
-               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+    headers = {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "private, no-store",
                "Content-Security-Policy": _INLINE_CSP if inline else "sandbox; default-src 'none'"}
     if inline:
         headers["X-Frame-Options"] = "SAMEORIGIN"  # the preview page frames it; other sites may not
-
-    def body() -> Iterator[bytes]:
-        with closing(stream):
-            yield from documents.iter_chunks(stream)
-
-    return Response(stream_with_context(body()), mimetype=version.mime_type, headers=headers,
-                    direct_passthrough=True)
+    return file_response(version, stream, headers)
 
 
 @bp.get("/documents/<int:document_id>/preview")
@@ -224,9 +220,10 @@ def inline_kind(mime_type: str) -> str | None:
 @bp.app_template_global("document_kind_options")
 def document_kind_options(case_type_key: str) -> list[tuple[str, str]]:
     """(key, label) of the document kinds a case of the type takes (the ones the upload checks), for the upload
-    form of any page."""
+    form of any page; not the `managed` ones, which only their case type's own flow files."""
     german = select_locale() == "de"
-    return [(k.key, k.label_de if german else k.label_en) for k in documents.allowed_kinds(runtime(), case_type_key)]
+    return [(k.key, k.label_de if german else k.label_en) for k in documents.allowed_kinds(runtime(), case_type_key)
+            if not k.managed]
 
 
 def kind_label(case_type_key: str, kind: str) -> str:

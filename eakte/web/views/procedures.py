@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from eakte.errors import EakteError, Invalid
-from eakte.services import procedures
+from eakte.services import procedures, reads
 from eakte.web.auth import current_actor, login_required
 from eakte.web.forms import PlainForm
 from eakte.web.runtime import runtime
@@ -33,6 +33,9 @@ def _show(procedure_id: int, errors: dict[str, str] | None = None, given: dict[s
     rt, actor = runtime(), current_actor()
     page = procedures.procedure_page(rt, actor, procedure_id)
     case = page.procedure.case
+    # The page shows a sub-file's documents: a read of a restricted case (not traced in procedure_page, which
+    # services/reads.py itself builds on).
+    reads.log_read(rt, actor, case, "read.procedure", procedure_id=page.procedure.id)
     return render_template("procedures/show.html", page=page, procedure=page.procedure, case=case,
                            errors=errors or {}, given=given or {}, upload_procedure=page.procedure,
                            breadcrumbs=[(_("Akten"), url_for("cases.index")),
