@@ -22,6 +22,6 @@ def small_town(data_dir: Path, database_url: str = "") -> tuple[Runtime, Actor, 
         fileplan.add_node(session, OPERATOR, "20", "Finanzen", 10)
         user = identity.create_user(session, OPERATOR, "anna", roles=[identity.UnitRole("20", "clerk")])
         token = identity.issue_token(session, OPERATOR, user, "benchmark")
-        clerk = Actor(load_principal(session, user, rt.registry.restricted_types), "127.0.0.1")
+        clerk = Actor(load_principal(session, user, rt.registry.restricted), "127.0.0.1")
         case = cases.create_case(session, clerk, cases.NewCase("20", "Benchmark", "20"), rt.registry)
     return rt, clerk, case.id, token

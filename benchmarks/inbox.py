@@ -527,7 +527,7 @@ def run(rt: Runtime, args: argparse.Namespace) -> None:
     with rt.db.read() as session:
         user = session.get(User, approver_id)
         assert user is not None
-        actor = Actor(load_principal(session, user, rt.registry.restricted_types), "127.0.0.1")
+        actor = Actor(load_principal(session, user, rt.registry.restricted), "127.0.0.1")
         svc = []
         for _ in range(min(args.samples, 100)):
             t = time.perf_counter()

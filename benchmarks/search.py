@@ -264,7 +264,7 @@ def actor_of(rt: Runtime, user_id: int) -> Actor:
     with rt.db.read() as session:
         user = session.get(User, user_id)
         assert user is not None
-        return Actor(load_principal(session, user, rt.registry.restricted_types), "benchmark")
+        return Actor(load_principal(session, user, rt.registry.restricted), "benchmark")
 
 
 def queries(town: Town, unit: str, rng: random.Random) -> list[Query]:

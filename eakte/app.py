@@ -20,6 +20,9 @@ from eakte.api import routes_adverse  # noqa: F401
 from eakte.api import routes_reads  # noqa: F401
 from eakte.api import routes_access  # noqa: F401
 from eakte.api import routes_inspection  # noqa: F401
+from eakte.api import routes_trade_extracts  # noqa: F401
+from eakte.api import routes_trade  # noqa: F401
+from eakte.api import routes_trade_outbox  # noqa: F401
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime

@@ -622,3 +622,7 @@ def storage_gc(ctx: click.Context, grace_hours: float | None, dry_run: bool) -> 
 
 def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+from eakte.cli_trade import trade  # noqa: E402  (at the end: it uses this module's helpers)
+main.add_command(trade)

@@ -128,4 +128,6 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # e.g. a migration's autocommit block: pragmas that SQLite honours outside a transaction only
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("eakte_write") else "BEGIN")

@@ -1,16 +1,19 @@
 """A demo municipality: units, users for every role, a file plan, and cases with real PDF documents."""
 from __future__ import annotations
 
+import datetime as dt
 import io
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eakte.config import Settings
-from eakte.models import DocumentVersion, Procedure, Task, Unit
+from eakte.models import Case, Document, DocumentVersion, Procedure, Task, Unit
 from eakte.runtime import Runtime
 from eakte.services import adverse, cases, documents, extraction, fileplan, identity, invoices, procedures, workflow
 from eakte.services.access import SYSTEM, Actor, Principal, load_principal
@@ -25,6 +28,11 @@ DEMO_DATA = Path(__file__).parent / "demo_data"
 # invoice taken in through the browser reaches an ordering unit's Postkorb without typing it.
 DEMO_ROUTING = {part: "32" for part in ("12345", "12346", "12347", "12348", "12349", "12350", "18188", "01944",
                                         "05676")}
+# The trade register's receipts, extracts and transmissions name the demo town (its key is made up, in Kreis
+# Offenbach, whose recipients the built-in table lists) instead of the built-in default's real one.
+DEMO_TRADE = {"municipality": TOWN, "municipality_key": "06438999",
+              "letterhead": ["Der Gemeindevorstand", "Ordnungsamt – Gewerbeangelegenheiten", "Rathausplatz 1",
+                             "12345 Musterstadt"]}
 
 UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("11.1", "Beihilfestelle"), ("14", "Rechnungsprüfungsamt"),
          ("20", "Kämmerei"), ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
@@ -60,13 +68,11 @@ CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, p
     ("20.30", "20", "anna", "Rechnung Wartung Heizungsanlage Rathaus", "general",
      [("Rechnung 2026-HZ-17", "invoice", ["Rechnung Wartung der Heizungsanlage im Rathaus",
        "Gesamtbetrag 3.808,00 EUR brutto, Leitweg-ID 06438012-0001-77."])]),
-    ("32.10", "32", "olga", "Gewerbeanmeldung Café am Marktplatz", "general",
-     [("Gewerbeanmeldung GewA 1", "notification", ["Gewerbeanmeldung nach § 14 GewO",
-       "Betrieb eines Cafés mit Ausschank alkoholfreier Getränke, Beginn 01.03.2026.",
-       "Empfangsbescheinigung innerhalb von drei Tagen erteilt."])]),
-    ("32.10", "32", "olga", "Gewerbeabmeldung Kfz-Werkstatt Schneider", "general",
-     [("Gewerbeabmeldung GewA 3", "notification", ["Gewerbeabmeldung nach § 14 GewO",
-       "Aufgabe des Betriebs zum 31.12.2025; Mitteilung an Handwerkskammer und Finanzamt."])]),
+    # The trade businesses of unit 32 are real trade cases (TRADE_BUSINESSES below); this is the Ordnungsamt's
+    # special-use permit for the café's tables, an ordinary case with procedures.
+    ("32", "32", "olga", "Sondernutzung Außengastronomie Café am Marktplatz", "general",
+     [("Antrag auf Sondernutzungserlaubnis", "document", ["Antrag auf Sondernutzungserlaubnis nach § 16 HStrG",
+       "Sechs Tische und zwölf Stühle vor dem Café am Marktplatz, April bis Oktober."])]),
     ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "general",
      [("Erhebungsbogen", "form", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
        "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
@@ -82,16 +88,21 @@ class Login:
 
 
 def demo_settings(settings: Settings) -> Settings:
-    """`settings` with the demo's fictional debtor account and its routing, where none is configured."""
+    """`settings` with the demo's fictional debtor account and its routing, and the demo town as the trade
+    register's municipality, where none is configured."""
     invoice = dict(settings.case_types.get("invoice", {}))
     demo: dict[str, object] = {}
     if not (invoice.get("debtor_name") or invoice.get("debtor_iban")):
         demo.update(DEMO_DEBTOR)
     if not invoice.get("routing"):
         demo["routing"] = DEMO_ROUTING
-    if not demo:
+    case_types = {**settings.case_types, "invoice": {**invoice, **demo}} if demo else dict(settings.case_types)
+    trade = dict(settings.case_types.get("trade", {}))
+    if not trade.get("municipality"):
+        case_types["trade"] = {**DEMO_TRADE, **trade}
+    if case_types == settings.case_types:
         return settings
-    return replace(settings, case_types={**settings.case_types, "invoice": {**invoice, **demo}})
+    return replace(settings, case_types=case_types)
 
 
 def seed_demo(rt: Runtime) -> list[Login]:
@@ -111,6 +122,7 @@ def seed_demo(rt: Runtime) -> list[Login]:
         _seed_cases(rt)
         _seed_invoices(rt)
         _seed_personnel_files(rt)
+        _seed_trade_register(rt)
     logins = []
     with rt.db.write() as session:
         for username, _display, roles in USERS:
@@ -147,7 +159,7 @@ def _seed_cases(rt: Runtime) -> None:
 
 # Procedures (Vorgänge) of a demo case, by its title: (procedure title, its document's title, text).
 PROCEDURES = {
-    "Gewerbeanmeldung Café am Marktplatz": [
+    "Sondernutzung Außengastronomie Café am Marktplatz": [
         ("Erlaubnis Außengastronomie", "Antrag auf Sondernutzung", [
             "Antrag auf Sondernutzungserlaubnis für sechs Tische vor dem Café am Marktplatz."]),
         ("Anhörung der Nachbarschaft", "Stellungnahme Nachbarschaft", [
@@ -255,6 +267,140 @@ def _seed_invoices(rt: Runtime) -> None:
                 task_id = session.execute(select(Task.id).where(Task.case_id == result.case.id,
                                                                 Task.status == "open")).scalar_one()
             workflow.complete_task(rt, actors[user], task_id, decision)
+
+
+# The trade register (issue 13): fictional businesses of the demo town, taken in and decided through the real
+# trade services, so that their register entries and history, receipts (PDF/A) and transmissions exist.
+@dataclass(frozen=True)
+class DemoNotification:
+    payload: dict[str, Any]      # as POST /api/v1/intake/trade takes it; a GewA 2/3 gets the business_id filled in
+    decisions: tuple[str, ...]   # how far olga decides its steps ("transmitted": today, once its messages are sent)
+    received_days_ago: int = 0   # received (and decided) that many days ago; the payload's effective_on is given
+                                 # as days before that day
+    scan: str | None = None      # title of the scanned paper form, filed in the procedure
+
+
+def _person(family: str, given: str, born: str, nationality: str = "DE", role: str = "owner",
+            street: str = "Lindenweg", number: str = "4") -> dict[str, Any]:
+    return {"role": role, "family_name": family, "given_names": given, "birth_date": born,
+            "birth_place": "Frankfurt am Main", "nationality": nationality, "street": street,
+            "house_number": number, "postal_code": "12345", "city": "Musterstadt"}
+
+
+TO_RECEIPT = ("accept", "complete", "register", "issued")  # then it waits in Datenübermittlung
+TRADE_BUSINESSES: list[list[DemoNotification]] = [
+    # Active: the paper form's scan in the procedure, the receipt filed, the transmissions sent (the statistics
+    # office's is due on the first working day of next month, so the notification waits in Datenübermittlung).
+    [DemoNotification({
+        "notification": "anmeldung", "reason": "neuerrichtung", "effective_on": 14,
+        "registered_name": "Café am Marktplatz", "legal_form": "einzelunternehmen",
+        "street": "Marktplatz", "house_number": "3", "postal_code": "12345", "city": "Musterstadt",
+        "phone": "06102 123456", "email": "kontakt@cafe-am-marktplatz.example",
+        "persons": [_person("Sommer", "Lena", "1990-05-17")],
+        "activity": "Betrieb eines Cafés mit Ausschank alkoholfreier Getränke und Verkauf von Backwaren",
+        "activity_key": "56.30", "business_type": "sonstiges", "employees_full_time": 2,
+        "employees_part_time": 3}, TO_RECEIPT, received_days_ago=6, scan="Gewerbeanmeldung GewA 1 (Scan)")],
+    # Active and changed: a GmbH in the Handwerk (Handwerkskammer gets it), moved by a GewA 2; history shows both.
+    [DemoNotification({
+        "notification": "anmeldung", "reason": "neuerrichtung", "effective_on": 60,
+        "registered_name": "Elektrotechnik Brandt GmbH", "legal_form": "gmbh",
+        "register_court": "Amtsgericht Offenbach am Main", "register_number": "HRB 54321",
+        "street": "Bahnhofstraße", "house_number": "12", "postal_code": "12345", "city": "Musterstadt",
+        "persons": [_person("Brandt", "Tobias", "1978-09-02", role="manager", street="Gartenstraße", number="9")],
+        "activity": "Elektroinstallation, Planung und Wartung elektrischer Anlagen", "activity_key": "43.21",
+        "business_type": "handwerk", "handwerkskarte": True, "employees_full_time": 6,
+        "employees_part_time": 1}, (*TO_RECEIPT, "transmitted"), received_days_ago=40),
+     DemoNotification({
+         "notification": "ummeldung", "reason": "verlegung", "effective_on": 7,
+         "street": "Industriestraße", "house_number": "27", "postal_code": "12345", "city": "Musterstadt"},
+         TO_RECEIPT, received_days_ago=3)],
+    # Closed: a workshop given up soon after it opened; its GewA 3 decided to the end.
+    [DemoNotification({
+        "notification": "anmeldung", "reason": "uebernahme", "effective_on": 50,
+        "registered_name": "Kfz-Werkstatt Schneider", "legal_form": "einzelunternehmen",
+        "street": "Am Trieb", "house_number": "5", "postal_code": "12345", "city": "Musterstadt",
+        "persons": [_person("Schneider", "Walter", "1961-02-11", street="Am Trieb", number="5")],
+        "activity": "Instandhaltung und Reparatur von Kraftfahrzeugen", "activity_key": "45.20",
+        "business_type": "handwerk", "handwerkskarte": True, "employees_full_time": 1},
+        (*TO_RECEIPT, "transmitted"), received_days_ago=45),
+     DemoNotification({"notification": "abmeldung", "reason": "aufgabe", "effective_on": 5},
+                      (*TO_RECEIPT, "transmitted"), received_days_ago=2)],
+    # The receipt still pending: received today, accepted, waiting in Prüfung in olga's Postkorb (due in three
+    # days); a real-estate broker who has not yet shown the permit under GewO §34c the check names.
+    [DemoNotification({
+        "notification": "anmeldung", "reason": "neuerrichtung", "effective_on": 0,
+        "registered_name": "Immobilienbüro Yılmaz", "legal_form": "einzelunternehmen",
+        "street": "Luisenstraße", "house_number": "18", "postal_code": "12345", "city": "Musterstadt",
+        "persons": [{**_person("Yılmaz", "Derya", "1986-12-03", nationality="TR", street="Luisenstraße",
+                               number="18"), "residence_permit": True}],
+        "activity": "Vermittlung von Wohnimmobilien (Immobilienmakler)", "activity_key": "68.31",
+        "business_type": "sonstiges", "part_time": True}, ("accept",))],
+]
+
+
+def _seed_trade_register(rt: Runtime) -> None:
+    """Plays the register's history at the days it happened (the clock moved back to each notification's day, so
+    receipts, due dates and sending times are those of then), oldest first; then, today, sends what is due and
+    decides the transmissions that are complete."""
+    from eakte import clock
+    from eakte.services.trade import intake, outbox
+
+    today = clock.office_today()
+    with rt.db.read() as session:
+        olga = _actor(rt, session, "olga")
+    plays = sorted(((demo.received_days_ago, b, i) for b, notes in enumerate(TRADE_BUSINESSES)
+                    for i, demo in enumerate(notes)), key=lambda play: (-play[0], play[1], play[2]))
+    business_ids: dict[int, str] = {}
+    procedure_ids: dict[tuple[int, int], int] = {}
+    restore = clock._now  # noqa: SLF001 - the clock in force (a test's moved one, or the system's) comes back
+    try:
+        for days, b, i in plays:
+            demo = TRADE_BUSINESSES[b][i]
+            at = dt.datetime.combine(today - dt.timedelta(days=days), dt.time(9, 30), clock.OFFICE_TZ)
+            started = time.monotonic()
+            clock.set_clock(lambda at=at, started=started: at + dt.timedelta(seconds=time.monotonic() - started))
+            payload = {**demo.payload, "received_on": clock.office_today().isoformat(),
+                       "effective_on": (clock.office_today()
+                                        - dt.timedelta(days=int(demo.payload["effective_on"]))).isoformat()}
+            if b in business_ids:
+                payload["business_id"] = business_ids[b]
+            result = intake.submit_notification(rt, olga, payload, source="web")
+            business_ids[b] = str(result.case.metadata_["business_id"])
+            procedure_ids[(b, i)] = result.procedure.id
+            if demo.scan:
+                pdf = demo_pdf(demo.scan, [f"{demo.scan} nach § 14 GewO", str(payload["registered_name"]),
+                                           str(payload["activity"])])
+                scanned = documents.add_document(
+                    rt, olga, result.case.id, documents.NewDocument(demo.scan, "notification",
+                                                                    procedure_id=result.procedure.id),
+                    documents.Upload(io.BytesIO(pdf), f"{demo.scan}.pdf", "application/pdf"))
+                extraction.extract_version(rt, scanned.version.id)
+            for decision in demo.decisions:
+                if decision != "transmitted":
+                    _decide(rt, olga, result.procedure.id, decision)
+            outbox.send_due(rt, clock.utcnow())  # what is due goes out that day, as the periodic job sends it
+    finally:
+        clock.set_clock(restore)
+    outbox.send_due(rt, clock.utcnow())  # since then: the statistics office's messages of past months
+    for _days, b, i in plays:
+        if "transmitted" in TRADE_BUSINESSES[b][i].decisions:
+            _decide(rt, olga, procedure_ids[(b, i)], "transmitted")
+    # The receipts and messages the decisions filed: their text now, as for every other demo document (a running
+    # server's worker would take them from the queue).
+    with rt.db.read() as session:
+        pending = list(session.execute(select(DocumentVersion.id).join(Document).join(Case)
+                                       .where(Case.case_type == "trade", DocumentVersion.text_status == "pending"))
+                       .scalars())
+    for version_id in pending:
+        extraction.extract_version(rt, version_id)
+
+
+def _decide(rt: Runtime, actor: Actor, procedure_id: int, decision: str) -> None:
+    with rt.db.read() as session:
+        task_id = session.execute(select(Task.id).where(Task.procedure_id == procedure_id,
+                                                        Task.status == "open")).scalar_one()
+    workflow.claim_task(rt, actor, task_id)
+    workflow.complete_task(rt, actor, task_id, decision)
 
 
 def demo_pdf(title: str, paragraphs: list[str], pages: int = 2) -> bytes:

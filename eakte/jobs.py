@@ -18,12 +18,14 @@ from eakte.coalesce import Coalescer
 from eakte.errors import ConfigError
 from eakte.runtime import QueueInfo, Runtime
 from eakte.services import audit_anchor, cases, extraction, followups, indexing, verification, workflow
+from eakte.services.trade import extracts, outbox
 
 log = logging.getLogger(__name__)
 
 # An idle consumer thread polls the queue at most this far apart (huey backs off from 10 ms): the latency of a job
 # enqueued into an idle queue, against a cheap `select 1` per poll.
 IDLE_POLL_MAX_S = 0.2
+DRAIN_PRIORITY = 10  # extraction and hooks run at the default priority, 0
 DRAIN_DUTY = 4.0  # the interval between drains of a burst is at least this many times the last drain's duration
 
 
@@ -40,7 +42,11 @@ class Jobs:
         self.run_hooks = self.huey.task(name="run_hooks", **retry)(self._run_hooks)
         # No retries: a check that fails records that as its result (verification.run), a retry would hide it.
         self.run_verification = self.huey.task(name="run_verification", task_base=_StampedTask)(self._verify)
-        drain = self.huey.task(name="drain_search_outbox", **retry)(self._drain)
+        # Ahead of the queue (the embedded SQLite queue honours priorities): behind a thousand queued extractions
+        # a drain would only run once they are all done, and then index the whole burst at the end.
+        # (Huey's plain Redis queue has no priorities: there the drain waits its turn.)
+        priority = {} if isinstance(self.huey, RedisHuey) else {"priority": DRAIN_PRIORITY}
+        drain = self.huey.task(name="drain_search_outbox", **priority, **retry)(self._drain)
         # A drain job per commit would commit the index once per document, which costs five times the indexing of
         # that document (whoosh writes and merges a segment per commit): a burst of commits enqueues one drain now
         # and one at the end of each interval, each taking everything written meanwhile.
@@ -53,7 +59,12 @@ class Jobs:
     # Job bodies: thin, everything real lives in services.
 
     def _extract_text(self, version_id: int) -> str:
-        return extraction.extract_version(self.rt, version_id)
+        status = extraction.extract_version(self.rt, version_id)
+        if isinstance(self.drain_search_outbox, Coalescer) and self.huey.pending_count() == 0:
+            # The burst is over: index its tail now rather than after the stretched interval, which only exists
+            # to keep drains from crowding out extraction while more is coming.
+            self.drain_search_outbox.flush()
+        return status
 
     def _run_hooks(self, case_id: int, step: str) -> None:
         workflow.run_enter_hooks(self.rt, case_id, step)
@@ -88,7 +99,9 @@ class Jobs:
         due = followups.count_became_due(self.rt)
         closed = cases.close_due(self.rt)  # files whose leaving date (given in advance) has come
         return {"escalated": escalated, "released": released, "requeued": requeued, "indexed": indexed,
-                "followups_due": due, "closed": closed}
+                "followups_due": due, "closed": closed,
+                "retrievals_purged": extracts.purge_retrievals(self.rt, utcnow()),  # GewO §14(10)
+                "transmissions_sent": outbox.send_due(self.rt, utcnow()).sent}  # GewAnzV §3
 
     def _audit_checkpoint(self) -> bool:
         # Hourly, not with `periodic`: a checkpoint only needs to bound how much of the tail could go unnoticed,

@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, false)
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eakte.clock import utcnow
@@ -17,6 +17,8 @@ FOLLOWUP_STATUSES = ("open", "done")
 ACCESS_REQUEST_STATUSES = ("pending", "granted", "refused", "withdrawn")
 ADVERSE_STATUSES = ("hearing", "filed", "removed")
 TEXT_STATUSES = ("pending", "done", "encrypted", "unsupported", "failed")
+TRANSMISSION_STATUSES = ("pending", "sent", "confirmed", "failed")
+EXTRACT_KINDS = ("simple", "extended")
 
 # BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -168,6 +170,9 @@ class Procedure(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.date | None] = mapped_column(Date)
+    # What the procedure is about, as its case type declares it (e.g. a trade notification: its kind, the day it
+    # was received, the submitted data); a procedure-scoped workflow reads it beside the case's metadata.
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict, server_default="{}")
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
 
 
@@ -369,10 +374,20 @@ class AuditEvent(Base):
 # --- workflows ----------------------------------------------------------------------------------------------
 
 class WorkflowInstance(Base):
+    """A run of a case type's workflow: one per case, or, for a type whose workflow runs per procedure
+    (`CaseType.workflow_scope == "procedure"`, e.g. one per trade notification), one per procedure."""
+
     __tablename__ = "workflow_instances"
-    __table_args__ = (CheckConstraint("status IN ('running', 'completed', 'rejected')", name="ck_workflow_status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'completed', 'rejected')", name="ck_workflow_status"),
+        Index("uq_workflow_instances_case", "case_id", unique=True, sqlite_where=text("procedure_id IS NULL"),
+              postgresql_where=text("procedure_id IS NULL")),
+        Index("uq_workflow_instances_procedure", "procedure_id", unique=True,
+              sqlite_where=text("procedure_id IS NOT NULL"), postgresql_where=text("procedure_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"))
     case_type: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="running")
     current_step: Mapped[str | None] = mapped_column(String(64))
@@ -395,6 +410,8 @@ class Task(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("workflow_instances.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The procedure whose workflow this task belongs to (procedure-scoped workflows), else None.
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), index=True)
     case_type: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
@@ -416,6 +433,7 @@ class Task(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True, foreign_keys=[unit_id])
+    procedure: Mapped[Procedure | None] = relationship(lazy="joined")
 
 
 class WorkflowEvent(Base):
@@ -467,6 +485,75 @@ class InvoicePayment(Base):
     __tablename__ = "invoice_payments"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     export_id: Mapped[int] = mapped_column(ForeignKey("payment_exports.id"), index=True)
+
+
+# --- trade register (workflows/trade) ---------------------------------------------------------------------
+
+class TradeEntry(Base):
+    """One dated state of a business's register entry (Gewerberegister): every notification that changes the
+    entry adds a row, none is ever changed (a trigger refuses it); the newest row is the current entry, which the
+    case's metadata mirrors for search and lists."""
+
+    __tablename__ = "trade_entries"
+    __table_args__ = (UniqueConstraint("case_id", "version"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)  # the notification
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, … per business
+    notification: Mapped[str] = mapped_column(String(20))  # anmeldung | ummeldung | abmeldung
+    valid_from: Mapped[dt.date] = mapped_column(Date)  # the day the start, change or closure took effect
+    status: Mapped[str] = mapped_column(String(20))  # active | closed
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the whole entry (workflows.trade.entry)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class TradeTransmission(Base):
+    """One outgoing message of a notification to one recipient (GewAnzV §3): generated as a document of the
+    procedure (kind `transmission`), then pending → sent → confirmed; failed sends are retried."""
+
+    __tablename__ = "trade_transmissions"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "recipient"),
+        CheckConstraint("status IN ('pending', 'sent', 'confirmed', 'failed')", name="ck_trade_transmission_status"),
+        Index("ix_trade_transmissions_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"))
+    recipient: Mapped[str] = mapped_column(String(64))  # key of the configured recipient table
+    format: Mapped[str] = mapped_column(String(8))  # json | xml
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    due_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+    confirmed_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class TradeRetrieval(Base):
+    """A register retrieval (§14(5)–(11) GewO): which extract of which business, by whom, for what purpose and
+    case reference, and for an extended extract the requester and the legal interest or public basis. Kept only
+    to check legality and deleted after six months by the periodic job (the audit trail keeps that it ran)."""
+
+    __tablename__ = "trade_retrievals"
+    __table_args__ = (
+        CheckConstraint("kind IN ('simple', 'extended')", name="ck_trade_retrieval_kind"),
+        Index("ix_trade_retrievals_retrieved_at", "retrieved_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    requester: Mapped[str | None] = mapped_column(String(300))
+    requester_kind: Mapped[str | None] = mapped_column(String(20))  # private | public (extended only)
+    interest: Mapped[str | None] = mapped_column(Text)  # legal interest shown, or the public body's basis
+    purpose: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(200))  # the requester's case reference
+    retrieved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retrieved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 # --- search -------------------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ def task_view(rt: Runtime, ctx: workflow.PageContext, task: Task) -> dict[str, A
     now = utcnow()
     return {
         "id": task.id, "case_id": task.case_id, "case_reference": task.case.reference,
+        "procedure_id": task.procedure_id,
+        "procedure_reference": task.procedure.reference if task.procedure is not None else None,
+        "procedure_title": task.procedure.title if task.procedure is not None else None,
         "case_title": task.case.title, "case_type": task.case_type, "step": task.step,
         "step_label_de": step.label_de if step else task.step, "step_label_en": step.label_en if step else task.step,
         "unit": task.unit.code, "role": task.role, "status": task.status, "due_at": task.due_at,

@@ -294,6 +294,13 @@ class CaseType:
     # (setting, unit code) pairs the settings name beyond the steps' literal units (e.g. routing targets), so an
     # installation can be told at start-up which of them name no existing unit.
     unit_settings: tuple[tuple[str, str], ...] = ()
+    # "case": one workflow per case, started when the case is created. "procedure": one per procedure (e.g. a
+    # trade notification in the business's case), started by the case type's own intake; the engine then reads
+    # the procedure's metadata over the case's.
+    workflow_scope: Literal["case", "procedure"] = "case"
+    # Cases of this type come only from the type's own intake (a business from its Anmeldung): the generic
+    # "new case" path refuses them.
+    created_by_intake: bool = False
 
     def normalise_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
         """Validated and normalised metadata plus what `derive` computes; raises FieldError naming a field."""
@@ -507,7 +514,7 @@ class CaseType:
                              for g in self.field_groups],
             "subfiles": [{"key": f.key, "label_de": f.label_de, "label_en": f.label_en, "unit": f.unit,
                           "min_role": f.min_role, "retention_years": f.retention_years} for f in self.subfiles],
-            "start": self.start,
+            "start": self.start, "workflow_scope": self.workflow_scope, "created_by_intake": self.created_by_intake,
             "frozen_after": {k: list(v) for k, v in self.frozen_after.items()},
             "read_only_when": [{"fields": list(r.fields), "reason": r.reason, "reason_de": r.reason_de}
                                for r in self.read_only_when],

@@ -15,7 +15,9 @@ from eakte.api.schemas import (
     InboxQuery,
     WorkflowOut,
 )
+from eakte.models import WorkflowEvent, WorkflowInstance
 from eakte.presenters import task_views
+from eakte.runtime import Runtime
 from eakte.services import workflow
 
 
@@ -71,8 +73,26 @@ def complete(task_id: int, body: dict[str, Any]) -> Any:
 @api.doc(summary="Current step(s), the caller's allowed decisions, and the history")
 def case_workflow(case_id: int) -> dict[str, Any]:
     rt = current_runtime()
-    instance, open_tasks, events = workflow.case_workflow(rt, current_actor(), case_id)
-    return {"case_id": case_id, "case_type": instance.case_type if instance else None,
+    return _workflow_view(rt, case_id, None, *workflow.case_workflow(rt, current_actor(), case_id))
+
+
+@api.get("/procedures/<int:procedure_id>/workflow")
+@api.auth_required(token_auth)
+@api.output(WorkflowOut)
+@api.doc(summary="A procedure's own workflow (case types whose workflow runs per procedure, e.g. a trade "
+                 "notification): current step(s), allowed decisions, history")
+def procedure_workflow(procedure_id: int) -> dict[str, Any]:
+    rt = current_runtime()
+    instance, open_tasks, events = workflow.procedure_workflow(rt, current_actor(), procedure_id)
+    case_id = instance.case_id if instance else None
+    return _workflow_view(rt, case_id, procedure_id, instance, open_tasks, events)
+
+
+def _workflow_view(rt: Runtime, case_id: int | None, procedure_id: int | None,
+                   instance: WorkflowInstance | None, open_tasks: workflow.TaskList,
+                   events: list[WorkflowEvent]) -> dict[str, Any]:
+    return {"case_id": case_id, "procedure_id": procedure_id,
+            "case_type": instance.case_type if instance else None,
             "status": instance.status if instance else None,
             "current_step": instance.current_step if instance else None,
             "open_tasks": task_views(rt, open_tasks),

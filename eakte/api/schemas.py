@@ -305,6 +305,10 @@ class TaskOut(Schema):
     id = fields.Integer()
     case_id = fields.Integer()
     case_reference = fields.String()
+    procedure_id = fields.Integer(allow_none=True, metadata={
+        "description": "the procedure whose workflow the task belongs to (e.g. a trade notification), or null"})
+    procedure_reference = fields.String(allow_none=True)
+    procedure_title = fields.String(allow_none=True)
     case_title = fields.String()
     case_type = fields.String()
     step = fields.String()
@@ -475,7 +479,8 @@ class WorkflowEventOut(Schema):
 
 
 class WorkflowOut(Schema):
-    case_id = fields.Integer()
+    case_id = fields.Integer(allow_none=True)
+    procedure_id = fields.Integer(allow_none=True)
     case_type = fields.String()
     status = fields.String(allow_none=True)
     current_step = fields.String(allow_none=True)

@@ -305,6 +305,11 @@ def _escape_like(value: str) -> str:
 
 def open_case(rt: Runtime, actor: Actor, new: NewCase) -> Case:
     """Create a case and start its case type's workflow, in one transaction."""
+    case_type = case_type_of(rt.registry, new.case_type or "general")
+    if case_type.created_by_intake:
+        raise Invalid(f"case_type: cases of type {case_type.key!r} are created by their intake only",
+                      field="case_type",
+                      detail_de=f"Akten vom Typ „{case_type.label_de}“ entstehen nur über ihren Eingang")
     with rt.db.write() as session:
         case = create_case(session, actor, new, rt.registry)
         workflow.start_workflow(rt, session, actor, case)

@@ -41,7 +41,8 @@ def return_to_step(rt: Runtime, actor: Actor, case_id: int, target: str, reason:
                       detail_de="Die Rückgabe an einen früheren Schritt braucht eine Begründung")
     with rt.db.write() as session:
         case = require_view_case(actor.principal, session.get(Case, case_id))
-        instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)
+        instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id,
+                                                                   WorkflowInstance.procedure_id.is_(None))
                                    .with_for_update()).scalar()
         if instance is None or instance.status != "running":
             raise Conflict("this case has no running workflow to return to an earlier step",

@@ -236,7 +236,8 @@ def _case_files(rt: Runtime, actor: Actor, case_id: int,
 
         def folder(d: Document) -> str:
             return base if d.procedure_id is None else f"{base}/{_procedure_folder(shown[d.procedure_id])}"
-        instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)).scalar()
+        instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id,
+                                                                  WorkflowInstance.procedure_id.is_(None))).scalar()
         history = list(session.execute(select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
                                        .order_by(WorkflowEvent.id)).scalars()) if instance else []
         case_json = {"id": case.id, "reference": case.reference, "title": case.title, "case_type": case.case_type,

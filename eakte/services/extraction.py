@@ -38,6 +38,7 @@ def extract_version(rt: Runtime, version_id: int) -> str:
             .values(text_status=result.status, text_error=result.error or None)).rowcount
         if changed and result.status == "done" and result.text:
             session.add(ExtractedText(version_id=version_id, text=result.text))
+        if changed:  # the index waits for this, whatever the outcome (indexing._awaiting_text)
             indexing.document_changed(session, document_id)
     return result.status
 

@@ -96,10 +96,13 @@ def _drain_batch(rt: Runtime, size: int, upto: int) -> int:
             doc_ids |= set(session.execute(select(Document.id).where(Document.case_id.in_(case_ids))).scalars())
             doc_ids |= {note_key(n) for n in session.execute(select(Note.id).where(Note.case_id.in_(case_ids)))
                         .scalars()}
-        docs = list(indexed_entries(session, sorted(doc_ids)))
+        # A document whose text is still being extracted is indexed when the extraction commits (it asks for
+        # that whatever its outcome): indexing it now as well would index each new upload twice.
+        waiting = _awaiting_text(session, doc_ids)
+        docs = list(indexed_entries(session, sorted(doc_ids - waiting)))
         try:
             rt.search_index.index(docs)
-            gone = doc_ids - {d.document_id for d in docs}
+            gone = doc_ids - waiting - {d.document_id for d in docs}
             if gone:
                 rt.search_index.delete(sorted(gone))
         except Exception:
@@ -113,6 +116,17 @@ def _drain_batch(rt: Runtime, size: int, upto: int) -> int:
         else:
             session.execute(delete(SearchOutbox).where(SearchOutbox.id.in_(row_ids)))
     return len(row_ids)
+
+
+def _awaiting_text(session: Session, keys: set[int]) -> set[int]:
+    """Those of the document keys whose current version's text extraction is pending."""
+    ids = sorted(k for k in keys if k > 0)
+    if not ids:
+        return set()
+    return set(session.execute(
+        select(Document.id).join(DocumentVersion, (DocumentVersion.document_id == Document.id)
+                                 & (DocumentVersion.number == Document.current_version))
+        .where(Document.id.in_(ids), DocumentVersion.text_status == "pending")).scalars())
 
 
 def _count_attempt(rt: Runtime, ids: list[int]) -> None:
@@ -240,6 +254,7 @@ class CheckReport:
     missing: list[int]  # in the database, not in the index
     stale: list[int]  # in the index, no longer in the database
     pending: int  # outbox rows not yet applied
+    awaiting_text: int = 0  # new documents the index takes once their text is extracted (not missing)
 
     @property
     def ok(self) -> bool:
@@ -251,6 +266,8 @@ def check(rt: Runtime) -> CheckReport:
     with rt.db.read() as session:
         stored = _stored_keys(session)
         pending = session.execute(select(func.count()).select_from(SearchOutbox)).scalar_one()
-    return CheckReport(len(stored), len(indexed), sorted(stored - indexed), sorted(indexed - stored), pending)
+        awaiting = _awaiting_text(session, stored - indexed)
+    return CheckReport(len(stored), len(indexed), sorted(stored - indexed - awaiting), sorted(indexed - stored),
+                       pending, len(awaiting))
 
 

@@ -73,7 +73,7 @@ def _sources(case: Case, hidden: HiddenSubfiles) -> list[Select[Any]]:
     docs = and_(Document.case_id == case.id, visible_documents_filter(hidden))
     followups = and_(FollowUp.case_id == case.id, _in_visible_procedure(FollowUp.procedure_id, case, hidden))
     procedures = and_(Procedure.case_id == case.id, visible_procedures_filter(hidden))
-    instance = select(WorkflowInstance.id).where(WorkflowInstance.case_id == case.id).scalar_subquery()
+    instances = select(WorkflowInstance.id).where(WorkflowInstance.case_id == case.id)  # its own and its procedures
     return [
         _row("document", Document.created_at, Document.id, Document.created_by).where(docs),
         _row("version", DocumentVersion.uploaded_at, DocumentVersion.id, DocumentVersion.uploaded_by)
@@ -81,7 +81,7 @@ def _sources(case: Case, hidden: HiddenSubfiles) -> list[Select[Any]]:
         _row("note", Note.created_at, Note.id, Note.created_by).where(Note.case_id == case.id,
                                                                       visible_notes_filter(hidden)),
         _row("decision", WorkflowEvent.at, WorkflowEvent.id, WorkflowEvent.actor_id)
-        .where(WorkflowEvent.instance_id == instance, WorkflowEvent.action.in_(WORKFLOW_ACTIONS)),
+        .where(WorkflowEvent.instance_id.in_(instances), WorkflowEvent.action.in_(WORKFLOW_ACTIONS)),
         _row("followup", FollowUp.created_at, FollowUp.id, FollowUp.created_by).where(followups),
         _row("followup_done", FollowUp.done_at, FollowUp.id, FollowUp.done_by)
         .where(followups, FollowUp.done_at.is_not(None)),

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from eakte.clock import office_today, utcnow
 from eakte.db import after_commit
 from eakte.errors import Conflict, EakteError, Forbidden, Invalid, NotFound
-from eakte.models import Case, Deputy, Task, Unit, User, WorkflowEvent, WorkflowInstance
+from eakte.models import Case, Deputy, Procedure, Task, Unit, User, WorkflowEvent, WorkflowInstance
 from eakte.runtime import Runtime
-from eakte.services import approvals, audit
+from eakte.services import approvals, audit, step_effects
 from eakte.services.access import (
     Actor,
     Principal,
@@ -33,6 +33,7 @@ from eakte.services.access import (
     require_may_act,
     require_may_release,
     require_view_case,
+    require_view_procedure,
 )
 from workflows import engine
 from workflows.definition import Actor as EngineActor
@@ -49,8 +50,13 @@ def _engine_actor(session: Session, p: Principal, on_behalf_of: frozenset[int] =
                        on_behalf_of)
 
 
-def case_state(case: Case) -> engine.CaseState:
-    return engine.CaseState(case.id, case.reference, case.unit.code, case.metadata_)
+def case_state(case: Case, procedure: Procedure | None = None) -> engine.CaseState:
+    """The engine's view of a case, or of one of its procedures (a procedure-scoped workflow): the procedure's
+    metadata over the case's, under the procedure's reference."""
+    if procedure is None:
+        return engine.CaseState(case.id, case.reference, case.unit.code, case.metadata_)
+    return engine.CaseState(case.id, procedure.reference, case.unit.code,
+                            {**case.metadata_, **procedure.metadata_})
 
 
 def _task_states(session: Session, instance_id: int) -> tuple[list[engine.TaskState], dict[str, frozenset[int]]]:
@@ -108,29 +114,37 @@ def refused_error(exc: engine.WorkflowRefused) -> EakteError:
 
 # --- starting and deciding --------------------------------------------------------------------------------
 
-def start_workflow(rt: Runtime, session: Session, actor: Actor, case: Case) -> WorkflowInstance | None:
-    """Start the case type's workflow for `case` inside the caller's transaction; None if the type has none."""
+def start_workflow(rt: Runtime, session: Session, actor: Actor, case: Case,
+                   procedure: Procedure | None = None) -> WorkflowInstance | None:
+    """Start the case type's workflow for `case` (or, for a procedure-scoped type, for `procedure` of it) inside
+    the caller's transaction; None if the type has none at that level."""
     case_type = rt.registry.get(case.case_type)
-    if case_type is None or case_type.start is None:
+    if case_type is None or case_type.start is None or \
+            (case_type.workflow_scope == "procedure") != (procedure is not None):
         return None
+    if procedure is not None and procedure.case_id != case.id:
+        raise Invalid("the procedure belongs to another case")
     try:
-        new_tasks = engine.start(case_type, case_state(case), utcnow())
+        new_tasks = engine.start(case_type, case_state(case, procedure), utcnow())
     except engine.WorkflowRefused as exc:
         raise refused_error(exc) from None
-    instance = WorkflowInstance(case_id=case.id, case_type=case_type.key, current_step=case_type.start)
+    instance = WorkflowInstance(case_id=case.id, procedure_id=procedure.id if procedure else None,
+                                case_type=case_type.key, current_step=case_type.start)
     session.add(instance)
     session.flush()
     add_tasks(session, instance, case, new_tasks)
     record_event(session, instance, actor, "started", step=case_type.start)
     audit.record(session, actor, "workflow.start", "case", case.id, case_id=case.id,
-                 details={"case_type": case_type.key, "step": case_type.start})
+                 details={"case_type": case_type.key, "step": case_type.start,
+                          **({"procedure": procedure.reference} if procedure else {})})
     hooks_after_commit(rt, session, case_type, case.id, case_type.start)
     return instance
 
 
 def add_tasks(session: Session, instance: WorkflowInstance, case: Case, new: tuple[engine.NewTask, ...]) -> None:
     for t in new:
-        session.add(Task(instance_id=instance.id, case_id=case.id, case_type=instance.case_type, step=t.step,
+        session.add(Task(instance_id=instance.id, case_id=case.id, procedure_id=instance.procedure_id,
+                         case_type=instance.case_type, step=t.step,
                          unit_id=_unit_id(session, t.unit), role=t.role, due_at=t.due_at,
                          escalate_unit_id=_unit_id(session, t.escalate_unit) if t.escalate_unit else None,
                          escalate_role=t.escalate_role))
@@ -195,11 +209,14 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
         states, deciders = _task_states(session, instance.id)
         case = task.case
         try:
-            outcome = engine.decide(case_type, case_state(case), states, task.id,
+            outcome = engine.decide(case_type, case_state(case, task.procedure), states, task.id,
                                     _engine_actor(session, actor.principal, on_behalf_of), decision,
                                     comment or "", deciders, utcnow())
         except engine.WorkflowRefused as exc:
             raise refused_error(exc) from None
+        effects = step_effects.effects_for(case_type.key)
+        if effects is not None:
+            effects.check(rt, session, actor, task, outcome)  # the case type's own preconditions (raise to refuse)
         now = utcnow()
         closed = session.execute(
             update(Task).where(Task.id == task.id, Task.status == "open")
@@ -234,6 +251,9 @@ def complete_task(rt: Runtime, actor: Actor, task_id: int, decision: str, commen
                               "entered": outcome.entered, "finished": outcome.finished, **approved,
                               "voided_tasks": voided or None,
                               "on_behalf_of": _usernames(session, on_behalf_of) or None})
+        if effects is not None:
+            session.flush()
+            effects.apply(rt, session, actor, task, outcome)  # e.g. the register entry, in this transaction
     return Completed(task_id, decision, outcome.entered, outcome.finished, outcome.waiting)
 
 
@@ -431,7 +451,8 @@ def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[st
     acting = via is not None
     engine_actor = replace(ctx.engine_actor, on_behalf_of=via or frozenset())
     out = []
-    for decision, refusal in engine.allowed_decisions(case_type, case_state(task.case), state, engine_actor,
+    for decision, refusal in engine.allowed_decisions(case_type, case_state(task.case, task.procedure), state,
+                                                      engine_actor,
                                                       ctx.deciders.get(task.instance_id, {})):
         reason = None if acting else ("not your task", "nicht Ihre Aufgabe")
         if reason is None and refusal is not None:
@@ -442,10 +463,13 @@ def allowed_decisions(rt: Runtime, ctx: PageContext, task: Task) -> list[dict[st
     return out
 
 
-def workflow_of(session: Session, actor: Actor, case_id: int) -> tuple[WorkflowInstance | None, list[Task],
-                                                                          list[WorkflowEvent]]:
+def workflow_of(session: Session, actor: Actor, case_id: int, procedure_id: int | None = None
+                ) -> tuple[WorkflowInstance | None, list[Task], list[WorkflowEvent]]:
+    """The case's own workflow, or with `procedure_id` that procedure's (a procedure-scoped case type)."""
     case = require_view_case(actor.principal, session.get(Case, case_id))
-    instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id)).scalar()
+    where = WorkflowInstance.procedure_id.is_(None) if procedure_id is None else \
+        WorkflowInstance.procedure_id == procedure_id
+    instance = session.execute(select(WorkflowInstance).where(WorkflowInstance.case_id == case.id, where)).scalar()
     if instance is None:
         return None, [], []
     tasks = list(session.execute(select(Task).where(Task.instance_id == instance.id).order_by(Task.id)).scalars())
@@ -469,13 +493,23 @@ def inbox_page(rt: Runtime, actor: Actor, flt: InboxFilter, *, offset: int,
         return TaskList(rows, page_context(session, actor, rows)), total, counts
 
 
-def case_workflow(rt: Runtime, actor: Actor, case_id: int) -> tuple[WorkflowInstance | None, TaskList,
-                                                                    list[WorkflowEvent]]:
-    """A case's workflow: the instance, its open tasks and its history."""
+def case_workflow(rt: Runtime, actor: Actor, case_id: int, procedure_id: int | None = None
+                  ) -> tuple[WorkflowInstance | None, TaskList, list[WorkflowEvent]]:
+    """A case's workflow (or one procedure's, see `workflow_of`): the instance, its open tasks and its history."""
     with rt.db.read() as session:
-        instance, tasks, events = workflow_of(session, actor, case_id)
+        instance, tasks, events = workflow_of(session, actor, case_id, procedure_id)
         open_tasks = [t for t in tasks if t.status == "open"]
         return instance, TaskList(open_tasks, page_context(session, actor, open_tasks)), events
+
+
+def procedure_workflow(rt: Runtime, actor: Actor, procedure_id: int) -> tuple[WorkflowInstance | None, TaskList,
+                                                                               list[WorkflowEvent]]:
+    """One procedure's workflow (a procedure-scoped case type, e.g. a trade notification), refused like the
+    procedure itself."""
+    with rt.db.read() as session:
+        procedure = require_view_procedure(session, actor.principal, rt.registry, session.get(Procedure, procedure_id))
+        case_id = procedure.case_id
+    return case_workflow(rt, actor, case_id, procedure_id)
 
 
 def task_page(rt: Runtime, actor: Actor, task_id: int) -> TaskList:

@@ -13,8 +13,8 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from eakte.config import JobsSettings
-from eakte.models import SearchOutbox
-from eakte.services import cases, documents, identity, indexing
+from eakte.models import DocumentVersion, SearchOutbox
+from eakte.services import cases, documents, extraction, identity, indexing
 from eakte.services.access import Actor, load_principal
 from search import AccessFilter, SearchRequest
 from search.ast import MatchAll
@@ -55,7 +55,13 @@ def test_killed_indexer_loses_nothing(tmp_path) -> None:
     for i in range(30):
         documents.add_document(rt, anna, case.id, documents.NewDocument(f"Vermerk {i}"),
                                documents.Upload(io.BytesIO(f"Vermerk Nummer {i} zur Akte".encode()), f"v{i}.txt"))
-    assert _outbox(rt) == 30
+    # The index waits for a new document's text (indexing._awaiting_text): nothing to index before it is there.
+    assert indexing.check(rt).awaiting_text == 30 and indexing.check(rt).ok
+    with rt.db.read() as session:
+        versions = list(session.execute(select(DocumentVersion.id)).scalars())
+    for version_id in versions:
+        extraction.extract_version(rt, version_id)
+    assert _outbox(rt) == 60  # each upload's row and its text's
     env = {**os.environ, "EAKTE_DATA_DIR": str(rt.settings.data_dir), "EAKTE_DATABASE_URL": url,
            "EAKTE_JOBS__BACKEND": "immediate"}
     proc = subprocess.Popen([sys.executable, "-c", DRAINER], env=env, stdout=subprocess.PIPE, text=True)
@@ -64,7 +70,7 @@ def test_killed_indexer_loses_nothing(tmp_path) -> None:
     proc.send_signal(signal.SIGKILL)  # mid-drain: index written, outbox rows of that batch not yet deleted
     proc.wait(timeout=10)
     left = _outbox(rt)
-    assert 0 < left <= 30
+    assert 0 < left <= 60
     rt.close()
 
     again = make_runtime(tmp_path, url)  # "restart"
