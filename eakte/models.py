@@ -433,7 +433,8 @@ class Task(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
     unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True, foreign_keys=[unit_id])
-    procedure: Mapped[Procedure | None] = relationship(lazy="joined")
+    # selectin, not joined: an outer join would refuse the FOR UPDATE the services take on tasks (PostgreSQL).
+    procedure: Mapped[Procedure | None] = relationship(lazy="selectin")
 
 
 class WorkflowEvent(Base):

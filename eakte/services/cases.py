@@ -159,6 +159,9 @@ def update_case(session: Session, actor: Actor, case_id: int, changes: CaseChang
         confidentiality.set_level(session, actor, case, changes.confidentiality)
     changed: dict[str, Any] = {}
     if changes.title is not None and changes.title != case.title:
+        if case_type_of(registry, case.case_type).created_by_intake:
+            raise Invalid("title: the title of this case comes from its entry and cannot be changed", field="title",
+                          detail_de="Der Titel dieser Akte ergibt sich aus ihrem Eintrag und kann nicht geändert werden")
         changed["title"] = {"old": case.title, "new": required_title(changes.title)}
         case.title = changed["title"]["new"]
     if changes.metadata is not None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict
-from eakte.models import Case, Procedure, Task
+from eakte.models import Case, FollowUp, Procedure, Task, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services import audit, indexing
 from eakte.services.access import Actor
@@ -36,6 +36,11 @@ class TradeEffects:
         if procedure is None:
             return
         key = outcome.decision.key
+        if task.step == "eintragung" and key == "register":
+            # The business's lock before the decision writes anything: taken later (in register, after the
+            # audit chain's lock) it deadlocks with a second Eintragung of the business holding the case row's
+            # key-share lock of its new rows while waiting for the audit lock (PostgreSQL).
+            register.lock_business(session, task.case_id)
         if task.step == "pruefung" and key == "complete" and (procedure.metadata_ or {}).get(HOLD_KEY):
             raise Conflict(f"{procedure.reference} is on hold for missing documents; resume it first",
                            detail_de=f"Die Anzeige {procedure.reference} ist wegen fehlender Unterlagen "
@@ -65,7 +70,25 @@ class TradeEffects:
         if outcome.entered == "datenuebermittlung":
             outbox.create_transmissions(rt, session, actor, case, procedure)
         if outcome.finished:
+            _end_hold(session, actor, procedure)
             _finish(session, actor, case, procedure, outcome.finished)
+
+
+def _end_hold(session: Session, actor: Actor, procedure: Procedure) -> None:
+    """A notification rejected while it waited for documents waits no more: its reminder would come back to the
+    Postkorb for something dealt with."""
+    state = (procedure.metadata_ or {}).get(HOLD_KEY)
+    if not state:
+        return
+    from eakte.services import followups
+    fu_id = state.get("followup_id") if isinstance(state, dict) else None
+    fu = session.get(FollowUp, fu_id) if isinstance(fu_id, int) else None
+    if fu is not None and fu.status == "open" and fu.procedure_id == procedure.id:
+        followups.mark_done(session, actor, fu.id)
+    procedure.metadata_ = {k: v for k, v in (procedure.metadata_ or {}).items() if k != HOLD_KEY}
+    audit.record(session, actor, "trade.resume", "procedure", procedure.id, case_id=procedure.case_id,
+                 details={"procedure": procedure.reference, "held_since": state.get("since")
+                          if isinstance(state, dict) else None, "by": "workflow finished"})
 
 
 def _finish(session: Session, actor: Actor, case: Case, procedure: Procedure, how: str) -> None:
@@ -79,9 +102,12 @@ def _finish(session: Session, actor: Actor, case: Case, procedure: Procedure, ho
     current = register.current_entry(session, case.id)
     if case.status != "open" or (current is not None and current.status != "closed"):
         return
-    still_open = session.execute(select(Procedure.id).where(Procedure.case_id == case.id,
-                                                            Procedure.status == "open",
-                                                            Procedure.id != procedure.id)).first()
+    # Another notification still being dealt with (its workflow running); a procedure opened by hand for
+    # correspondence is no notification and does not keep a deregistered business open.
+    still_open = session.execute(select(WorkflowInstance.id).where(WorkflowInstance.case_id == case.id,
+                                                                   WorkflowInstance.status == "running",
+                                                                   WorkflowInstance.procedure_id != procedure.id)
+                                 ).first()
     if still_open:
         return
     case.status, case.closed_at, case.updated_at = "closed", today, utcnow()

@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
 from eakte.errors import Conflict, Forbidden, Invalid, NotFound
-from eakte.models import Case, TradeEntry, TradeRetrieval, Unit, User
+from eakte.models import Case, TradeRetrieval, Unit, User
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import SYSTEM, Actor, Principal
 from eakte.services.inputs import required_text
 from eakte.services.trade import letters
+from eakte.services.trade.register import current_entry
 
 KINDS = ("simple", "extended")
 REQUESTER_KINDS = ("private", "public")
@@ -143,11 +144,6 @@ def _business(session: Session, case_id: int) -> Case:
     return case
 
 
-def _current_entry(session: Session, case_id: int) -> TradeEntry | None:
-    return session.execute(select(TradeEntry).where(TradeEntry.case_id == case_id)
-                           .order_by(TradeEntry.version.desc()).limit(1)).scalar()
-
-
 # --- extracts -----------------------------------------------------------------------------------------------
 
 def extract(rt: Runtime, actor: Actor, case_id: int, kind: str, request: ExtractRequest) -> tuple[str, bytes]:
@@ -166,7 +162,7 @@ def extract(rt: Runtime, actor: Actor, case_id: int, kind: str, request: Extract
                             detail_de="Erweiterte Auskünfte aus dem Gewerberegister erteilt nur die "
                                       "Sachbearbeitung des Gewerbeamts")
         logged = checked_request(kind, request)
-        row = _current_entry(session, case.id)
+        row = current_entry(session, case.id)
         if row is None:
             raise Conflict(f"business {case.reference} is not entered in the register yet",
                            detail_de="Der Betrieb ist noch nicht im Gewerberegister eingetragen")

@@ -102,6 +102,20 @@ def _active_business(session: Session, actor: Actor, business_id: str) -> Case:
     return case
 
 
+def _not_before_start(session: Session, case: Case, n: Notification) -> None:
+    """A change or closure dated before the business started would enter a state that was never true."""
+    current = register.current_entry(session, case.id)
+    started = current.data.get("started_on") if current is not None else None
+    if not started or n.effective_on >= dt.date.fromisoformat(str(started)):
+        return
+    begun = dt.date.fromisoformat(str(started))
+    raise Invalid(f"effective_on: before the business started ({begun.isoformat()})", field="effective_on",
+                  detail_de=f"effective_on: Das Datum liegt vor dem Beginn des Betriebs am {german_date(begun)}",
+                  errors=[{"location": "json", "field": "effective_on",
+                           "messages": [f"before the business started ({begun.isoformat()})"],
+                           "messages_de": [f"vor dem Beginn des Betriebs am {german_date(begun)}"]}])
+
+
 def _peek_case_number(session: Session, node_id: int, year: int) -> int:
     """The number `cases.create_case` hands out next in this file plan node and year, with the counter row locked
     until the commit (PostgreSQL; SQLite writes one transaction at a time), so it is the one it will hand out: the
@@ -166,6 +180,7 @@ def submit_notification(rt: Runtime, actor: Actor, payload: Mapping[str, Any], *
         else:
             business_id = str(n.business_id or "")
             case = _active_business(session, actor, business_id)
+            _not_before_start(session, case, n)
             created = False
         data = n.to_json()
         data["business_id"] = business_id

@@ -26,7 +26,10 @@ from eakte.runtime import Runtime
 from eakte.services import audit, documents
 from eakte.services.access import Actor
 from workflows.definition import CaseType
+from eakte.services.trade.register import current_entry
+from workflows.trade import entry as entry_rules
 from workflows.trade.case_type import BUSINESS_TYPES, NOTIFICATION_LABELS, RECEIPT_KIND
+from workflows.trade.notification import LEGAL_FORMS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PDF_VARIANT = "pdf/a-3b"
@@ -43,7 +46,7 @@ BUSINESS_TYPE_LABELS = {"industrie": "Industrie", "handwerk": "Handwerk", "hande
 assert set(BUSINESS_TYPE_LABELS) == set(BUSINESS_TYPES)
 ROLE_LABELS = {"owner": "Inhaber/in", "partner": "Gesellschafter/in",
                "manager": "Gesetzliche/r Vertreter/in bzw. Betriebsleitung"}
-# The persons whose names §14(5) lets the register give anyone: those who carry on the trade, not its managers.
+# Those who carry on the trade (not its managers): the receipt is addressed to the first of them.
 TRADERS = ("owner", "partner")
 STATUS_LABELS = {"pending": "angezeigt, noch nicht eingetragen", "active": "angemeldet",
                  "closed": "abgemeldet"}
@@ -68,14 +71,11 @@ def german_date(value: Any) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+_LEGAL_FORM_LABELS = dict(LEGAL_FORMS)
+
+
 def _legal_form_label(key: str | None) -> str:
-    if not key:
-        return ""
-    try:  # the pure notification module's list of legal forms, when installed with its labels
-        from workflows.trade.notification import LEGAL_FORMS
-    except ImportError:
-        return key
-    return dict(LEGAL_FORMS).get(key, key)
+    return _LEGAL_FORM_LABELS.get(key, key) if key else ""
 
 
 def _address(d: Mapping[str, Any]) -> str:
@@ -104,12 +104,13 @@ def business_name(entry: Mapping[str, Any]) -> str:
 
 
 def simple_rows(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The §14(5) GewO data, and only those: the traders' names, the business name, its address, the activity."""
-    traders = [_name(p) for p in _persons(entry) if p.get("role", "owner") in TRADERS]
-    return [("Name des Gewerbetreibenden", "; ".join(x for x in traders if x)),
-            ("Name des Betriebs", business_name(entry)),
-            ("Betriebsanschrift", _address(entry)),
-            ("Angezeigte Tätigkeit", str(entry.get("activity") or ""))]
+    """The §14(5) GewO data, and only those, as the pure rule (workflows.trade.entry.simple_extract) picks them:
+    the traders' names, the business name, its address, the activity."""
+    public = entry_rules.simple_extract(entry)
+    return [("Name des Gewerbetreibenden", str(public.get("owners") or "")),
+            ("Name des Betriebs", str(public.get("registered_name") or "")),
+            ("Betriebsanschrift", str(public.get("address") or "")),
+            ("Angezeigte Tätigkeit", str(public.get("activity") or ""))]
 
 
 def extended_rows(entry: Mapping[str, Any], business_id: str) -> list[tuple[str, str]]:
@@ -243,8 +244,7 @@ def _entry_for(session: Session, case: Case, procedure: Procedure) -> dict[str, 
     row = session.execute(select(TradeEntry).where(TradeEntry.procedure_id == procedure.id)
                           .order_by(TradeEntry.version.desc()).limit(1)).scalar()
     if row is None:
-        row = session.execute(select(TradeEntry).where(TradeEntry.case_id == case.id)
-                              .order_by(TradeEntry.version.desc()).limit(1)).scalar()
+        row = current_entry(session, case.id)
     if row is not None:
         return dict(row.data)
     data = (procedure.metadata_ or {}).get("data")

@@ -42,6 +42,12 @@ def entries(session: Session, case_id: int) -> list[TradeEntry]:
                                 .order_by(TradeEntry.version)).scalars())
 
 
+def lock_business(session: Session, case_id: int) -> None:
+    """Serialise Eintragungen of one business. FOR NO KEY UPDATE: it does not wait for (nor block) transactions
+    that merely add rows referring to the case (their key-share lock), which would deadlock with the audit lock."""
+    session.execute(select(Case.id).where(Case.id == case_id).with_for_update(key_share=True))
+
+
 def notification_of(procedure: Procedure) -> Notification:
     """The notification a procedure holds (as the intake stored it)."""
     data = (procedure.metadata_ or {}).get("data")
@@ -55,7 +61,7 @@ def register_notification(session: Session, actor: Actor, case: Case, procedure:
     """Enter the procedure's notification in the register: the entry it makes of the current one as a new row,
     the case metadata mirror, the title; audited "trade.register" with the changes."""
     # The case row's lock: two notifications of one business entered at once would both read version n.
-    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    lock_business(session, case.id)
     n = notification_of(procedure)
     current = current_entry(session, case.id)
     if session.execute(select(TradeEntry.id).where(TradeEntry.procedure_id == procedure.id)).first():
