@@ -112,7 +112,8 @@ class NotificationForm:
         return self.values.get(f"persons-{index}-{name}", "")
 
     @classmethod
-    def fresh(cls, kind: str, *, case_id: int | None = None, business_id: str = "", today: str = "") -> NotificationForm:
+    def fresh(cls, kind: str, *, case_id: int | None = None, business_id: str = "",
+              today: str = "") -> NotificationForm:
         values = {"business_id": business_id, "received_on": today}
         if kind == "anmeldung":
             values.update(part_time="nein", handwerkskarte="nein", establishment="hauptniederlassung")
