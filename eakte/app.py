@@ -23,6 +23,10 @@ from eakte.api import routes_inspection  # noqa: F401
 from eakte.api import routes_trade_extracts  # noqa: F401
 from eakte.api import routes_trade  # noqa: F401
 from eakte.api import routes_trade_outbox  # noqa: F401
+from eakte.api import routes_levy  # noqa: F401
+from eakte.api import routes_levy_compute  # noqa: F401
+from eakte.api import routes_levy_survey  # noqa: F401
+from eakte.api import routes_levy_payments  # noqa: F401
 from eakte.api.routes import api
 from eakte.config import MIB
 from eakte.runtime import Runtime

@@ -626,3 +626,5 @@ def _safe_url(url: str) -> str:
 
 from eakte.cli_trade import trade  # noqa: E402  (at the end: it uses this module's helpers)
 main.add_command(trade)
+from eakte.cli_levy import levy  # noqa: E402
+main.add_command(levy)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from fpdf import FPDF
 from sqlalchemy import select
@@ -34,6 +35,13 @@ DEMO_TRADE = {"municipality": TOWN, "municipality_key": "06438999",
               "letterhead": ["Der Gemeindevorstand", "Ordnungsamt – Gewerbeangelegenheiten", "Rathausplatz 1",
                              "12345 Musterstadt"]}
 
+# The levy's letters and notices name the demo town and a clearly fictional cash-office account (the IBAN
+# standard's example), so notices carry payment details without configuration.
+DEMO_LEVY = {"municipality": TOWN, "letterhead": ["Der Gemeindevorstand", "Amt für Wohnungswesen – Fehlbelegungsabgabe",
+                                                  "Rathausplatz 1", "12345 Musterstadt"],
+             "payee_name": f"Stadtkasse {TOWN} (Demo)", "payee_iban": "DE89370400440532013000",
+             "payee_bic": "COBADEFFXXX", "objection_authority": "Anhörungsausschuss beim Kreisausschuss (Demo)"}
+
 UNITS = [("10", "Hauptamt"), ("11", "Personalamt"), ("11.1", "Beihilfestelle"), ("14", "Rechnungsprüfungsamt"),
          ("20", "Kämmerei"), ("32", "Ordnungsamt"), ("50", "Amt für Wohnungswesen")]
 
@@ -46,6 +54,7 @@ USERS = [  # username, display name, [(unit, role)]
     ("beate", "Beate Hoffmann", [("11.1", "clerk")]),                             # Beihilfestelle
     ("erika", "Erika Muster", []),  # an employee: no unit, she sees only her own personnel file
     ("wilhelm", "Wilhelm Groß", [("50", "clerk"), ("50", "approver")]),
+    ("lena", "Lena Hartmann", [("50", "clerk")]),  # the levy's second pair of eyes
     ("oskar", "Oskar Lehmann", [("32", "approver")]),
     ("heidi", "Heidi Vogel", [("32", "approver"), ("32", "head_of_unit")]),
     ("karl", "Karl Fischer", [("20", "clerk")]),
@@ -73,9 +82,7 @@ CASES = [  # file plan, unit, clerk, title, case type, [(document title, kind, p
     ("32", "32", "olga", "Sondernutzung Außengastronomie Café am Marktplatz", "general",
      [("Antrag auf Sondernutzungserlaubnis", "document", ["Antrag auf Sondernutzungserlaubnis nach § 16 HStrG",
        "Sechs Tische und zwölf Stühle vor dem Café am Marktplatz, April bis Oktober."])]),
-    ("50.20", "50", "wilhelm", "Fehlbelegungsabgabe Erhebung 2026, Goethestraße 12", "general",
-     [("Erhebungsbogen", "form", ["Erhebung zur Fehlbelegungsabgabe nach FBAG",
-       "Bitte reichen Sie die Einkommensnachweise innerhalb der Widerspruchsfrist ein."])]),
+    # The housing office's levy files are real levy cases, one per flat (_seed_levy below).
 ]
 
 
@@ -100,6 +107,9 @@ def demo_settings(settings: Settings) -> Settings:
     trade = dict(settings.case_types.get("trade", {}))
     if not trade.get("municipality"):
         case_types["trade"] = {**DEMO_TRADE, **trade}
+    levy = dict(settings.case_types.get("levy", {}))
+    if not levy.get("payee_iban"):
+        case_types["levy"] = {**DEMO_LEVY, **levy}
     if case_types == settings.case_types:
         return settings
     return replace(settings, case_types=case_types)
@@ -123,6 +133,7 @@ def seed_demo(rt: Runtime) -> list[Login]:
         _seed_invoices(rt)
         _seed_personnel_files(rt)
         _seed_trade_register(rt)
+        _seed_levy(rt)
     logins = []
     with rt.db.write() as session:
         for username, _display, roles in USERS:
@@ -390,6 +401,167 @@ def _seed_trade_register(rt: Runtime) -> None:
     with rt.db.read() as session:
         pending = list(session.execute(select(DocumentVersion.id).join(Document).join(Case)
                                        .where(Case.case_type == "trade", DocumentVersion.text_status == "pending"))
+                       .scalars())
+    for version_id in pending:
+        extraction.extract_version(rt, version_id)
+
+
+# The misallocation levy (issue 14): two landlords' lists surveyed through the real levy services, played at the
+# days it happened. The first list's six households have all answered: one exempt (Wohngeld), one below the
+# threshold and one in each band, taken as far as their row says (notice sent, objection pending, notice not yet
+# sent, waiting for lena's four-eyes confirmation); the second list's two households have not answered and are
+# overdue, so a clerk can record an answer, compute it and have it confirmed in the browser.
+@dataclass(frozen=True)
+class DemoHousehold:
+    flat_id: str
+    members: list[dict[str, Any]]  # as the household form takes them; the incomes are filled in from `above`
+    above: int | None        # the household's income over its limit, in percent of it; None: all on transfer benefits
+    evidence: str            # the title of the income evidence filed with the answer
+    answered: int            # days ago: the answer is recorded (Erhebung decided)
+    computed: int            # days ago: Prüfung complete, computed, Berechnung decided
+    confirmed: int | None = None  # days ago: lena confirms (the notice is filed)
+    sent: int | None = None       # days ago: the notice is marked sent (the levy runs)
+    objection: int | None = None  # days ago: an objection (received the day before) is recorded
+
+
+LEVY_SURVEY_DAYS_AGO = 45         # the landlord's list of the six answered households
+LEVY_OVERDUE_SURVEY_DAYS_AGO = 35  # the second list, its deadline LEVY_OVERDUE_DAYS ago: nobody has answered
+LEVY_OVERDUE_DAYS = 7
+LEVY_LISTS = {"main": ("Gemeinnützige Wohnungsbau Musterstadt GmbH", "levy_landlord_list.csv"),
+              "overdue": ("Baugenossenschaft Musterstadt eG", "levy_baugenossenschaft.csv")}
+
+
+def _member(name: str, born: str, *, child: bool = False, tenant: bool = True,
+            benefit: str | None = None) -> dict[str, Any]:
+    return {"name": name, "birth_date": born, "child": child, "tenant": tenant and not child,
+            "annual_income": None, "benefit": benefit}
+
+
+LEVY_HOUSEHOLDS = [
+    DemoHousehold("GWH-0014-01", [_member("Karl Schmidt", "1949-03-12", benefit="wohngeld")], None,
+                  "Wohngeldbescheid", answered=38, computed=37, confirmed=36, sent=35),
+    # 100 %: the flat's Höchstbetrag (4,86 € × 45 m²) is above its cap, so the cap is levied.
+    DemoHousehold("GWH-0014-02", [_member("Anna Weber", "1990-07-21")], 90, "Gehaltsabrechnungen 2025",
+                  answered=33, computed=32, confirmed=31, sent=30),
+    DemoHousehold("GWH-0016-01", [_member("Petra Klein", "1975-02-08"), _member("Thomas Klein", "1973-11-30")], 70,
+                  "Einkommensteuerbescheid 2024", answered=29, computed=28, confirmed=27, sent=26, objection=7),
+    DemoHousehold("GWH-0012-03", [_member("Aylin Yilmaz", "1982-05-14"), _member("Mehmet Yilmaz", "1980-09-03"),
+                                  _member("Elif Yilmaz", "2014-04-02", child=True),
+                                  _member("Can Yilmaz", "2017-10-19", child=True)], 30,
+                  "Lohnbescheinigungen 2025", answered=24, computed=23, confirmed=22, sent=10),
+    DemoHousehold("GWH-0012-01", [_member("Erika Mustermann", "1958-12-01")], 10, "Rentenbescheid 2025",
+                  answered=20, computed=19, confirmed=9),
+    DemoHousehold("GWH-0012-02", [_member("Jana Beispiel", "1988-01-17"), _member("Max Beispiel", "1986-06-25")], 50,
+                  "Gehaltsabrechnungen 2025", answered=16, computed=3),
+]
+
+
+@contextmanager
+def _played_on(day: dt.date) -> Iterator[None]:
+    """The clock moved to 9:30 on `day` (running on from there) while the block runs; the clock in force (a
+    test's moved one, or the system's) comes back afterwards."""
+    from eakte import clock
+    restore = clock._now  # noqa: SLF001
+    at = dt.datetime.combine(day, dt.time(9, 30), clock.OFFICE_TZ)
+    started = time.monotonic()
+    clock.set_clock(lambda: at + dt.timedelta(seconds=time.monotonic() - started))
+    try:
+        yield
+    finally:
+        clock.set_clock(restore)
+
+
+def _levy_incomes(rt: Runtime, case_id: int, reference_date: dt.date, demo: DemoHousehold) -> list[dict[str, Any]]:
+    """The members with incomes that put the household `demo.above` percent over its limit (the limit from the
+    tables in force, as the computation will take it), shared among the adults."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from eakte.services.levy.tables import active_tables
+    from workflows.levy.compute import compute_levy
+    from workflows.levy.household import levy_input
+    members = [dict(m) for m in demo.members]
+    if demo.above is None:
+        return members
+    adults = [m for m in members if not m["child"]]
+    for m in adults:
+        m["annual_income"] = "0.00"
+    with rt.db.read() as session:
+        flat = dict(session.get(Case, case_id).metadata_ or {})
+        tables = active_tables(session).tables
+    limit = compute_levy(levy_input(flat, {"members": members, "temporary_use": False}, reference_date, True),
+                         tables).limit
+    total = (limit * (100 + demo.above) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    share = (total / len(adults)).quantize(Decimal("0.01"))
+    for m in adults:
+        m["annual_income"] = f"{share:.2f}"
+    adults[0]["annual_income"] = f"{total - share * (len(adults) - 1):.2f}"  # the cents left over
+    return members
+
+
+def _seed_levy(rt: Runtime) -> None:
+    """The levy's surveys and households, each step at the day it happened (oldest first), through the levy
+    services: survey run, household recorded with its evidence, decisions on the tasks, computation, wilhelm's
+    computation confirmed by lena (the notice filed), notice sent, objection recorded."""
+    from eakte.services.levy import assessment, household, objections
+    from eakte.services.levy.survey import SurveyRequest, add_months, run_survey
+
+    from eakte import clock
+
+    today = clock.office_today()
+    period_start = add_months(today.replace(day=1), 1)
+    with rt.db.read() as session:
+        wilhelm, lena = _actor(rt, session, "wilhelm"), _actor(rt, session, "lena")
+    procedure_ids: dict[str, int] = {}
+    case_ids: dict[str, int] = {}
+    surveys = {"main": (LEVY_SURVEY_DAYS_AGO, None),
+               "overdue": (LEVY_OVERDUE_SURVEY_DAYS_AGO, today - dt.timedelta(days=LEVY_OVERDUE_DAYS))}
+    for key, (days, deadline) in surveys.items():
+        landlord, name = LEVY_LISTS[key]
+        run_day = today - dt.timedelta(days=days)
+        with _played_on(run_day), (DEMO_DATA / name).open("rb") as fh:
+            result = run_survey(rt, wilhelm, SurveyRequest(landlord=landlord, reference_date=run_day,
+                                                           period_start=period_start, deadline=deadline,
+                                                           source_name=name), fh)
+        for h in result.households:
+            procedure_ids[h.flat_id], case_ids[h.flat_id] = h.procedure_id, h.case_id
+    reference = today - dt.timedelta(days=LEVY_SURVEY_DAYS_AGO)
+
+    def answer(demo: DemoHousehold) -> None:
+        pid = procedure_ids[demo.flat_id]
+        members = _levy_incomes(rt, case_ids[demo.flat_id], reference, demo)
+        household.record_household(rt, wilhelm, pid, {"members": members, "temporary_use": False})
+        pdf = demo_pdf(demo.evidence, [f"{demo.evidence}, Wohnung {demo.flat_id}",
+                                       "Nachweis zur Erhebung der Fehlbelegungsabgabe."], pages=1)
+        documents.add_document(rt, wilhelm, case_ids[demo.flat_id], documents.NewDocument(
+            demo.evidence, "income_evidence", procedure_id=pid),
+            documents.Upload(io.BytesIO(pdf), f"{demo.evidence}.pdf", "application/pdf"))
+        _decide(rt, wilhelm, pid, "answered")
+
+    def compute(demo: DemoHousehold) -> None:
+        pid = procedure_ids[demo.flat_id]
+        _decide(rt, wilhelm, pid, "complete")
+        assessment.compute(rt, wilhelm, pid)
+        _decide(rt, wilhelm, pid, "computed")
+
+    def object_to(demo: DemoHousehold) -> None:
+        objections.file_objection(rt, wilhelm, procedure_ids[demo.flat_id], clock.office_today() - dt.timedelta(days=1),
+                                  "Die Einkommen des Jahres 2025 sind durch Kurzarbeit niedriger als angegeben; "
+                                  "Nachweise werden nachgereicht.")
+
+    plays: list[tuple[int, int, Any]] = []
+    for order, demo in enumerate(LEVY_HOUSEHOLDS):
+        steps = [(demo.answered, answer), (demo.computed, compute),
+                 (demo.confirmed, lambda d: _decide(rt, lena, procedure_ids[d.flat_id], "confirm")),
+                 (demo.sent, lambda d: _decide(rt, wilhelm, procedure_ids[d.flat_id], "sent")),
+                 (demo.objection, object_to)]
+        plays.extend((days, order, (step, demo)) for days, step in steps if days is not None)
+    for days, _order, (step, demo) in sorted(plays, key=lambda play: (-play[0], play[1])):
+        with _played_on(today - dt.timedelta(days=days)):
+            step(demo)
+    # The letters and notices the services filed: their text now, as for every other demo document.
+    with rt.db.read() as session:
+        pending = list(session.execute(select(DocumentVersion.id).join(Document).join(Case)
+                                       .where(Case.case_type == "levy", DocumentVersion.text_status == "pending"))
                        .scalars())
     for version_id in pending:
         extraction.extract_version(rt, version_id)

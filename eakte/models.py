@@ -557,6 +557,135 @@ class TradeRetrieval(Base):
     retrieved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+# --- misallocation levy (workflows/levy) ------------------------------------------------------------------
+
+class LevySurvey(Base):
+    """One survey run (Erhebung) from a landlord's list: the flats it created or updated, one procedure per
+    household, the request letters (each a document of its procedure) and their print batch (one PDF in the blob
+    store, content-addressed)."""
+
+    __tablename__ = "levy_surveys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    landlord: Mapped[str] = mapped_column(String(300))
+    reference_date: Mapped[dt.date] = mapped_column(Date)  # Stichtag of the income limits
+    deadline: Mapped[dt.date] = mapped_column(Date)  # the households' response deadline
+    period_start: Mapped[dt.date] = mapped_column(Date)  # the payment period the survey is for
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    households: Mapped[int] = mapped_column(Integer, default=0)
+    source_name: Mapped[str | None] = mapped_column(String(255))  # the uploaded list's file name
+    batch_sha256: Mapped[str | None] = mapped_column(String(64))  # the print batch (all letters) in the blob store
+    batch_size: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class LevyTableVersion(Base):
+    """A loaded version of the levy tables (income limits, bands, maximum amounts; workflows.levy.tables): never
+    changed once loaded, confirmed once by an admin. Assessments name the version and its hash they used."""
+
+    __tablename__ = "levy_table_versions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    loaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class LevyAssessment(Base):
+    """One computation of a household's levy with every input and the result (workflows.levy.compute), as the
+    clerk ran it in the Berechnung step: never changed (a trigger refuses it); a new round adds a row."""
+
+    __tablename__ = "levy_assessments"
+    __table_args__ = (UniqueConstraint("procedure_id", "number"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … per procedure
+    kind: Mapped[str] = mapped_column(String(20))  # initial | change | remedy
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    monthly_levy: Mapped[str] = mapped_column(String(32))  # decimal text, e.g. "147.60"
+    table_version: Mapped[str] = mapped_column(String(64))
+    table_sha256: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    computed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class LevyNotice(Base):
+    """A notice issued (Festsetzungs-, Änderungs- or Aufhebungsbescheid): the assessment it fixes, from when to
+    when the monthly amount is due, its PDF document; marked sent once. Its amount never changes: a change is a
+    new notice from a later date."""
+
+    __tablename__ = "levy_notices"
+    __table_args__ = (
+        CheckConstraint("kind IN ('assessment', 'change', 'cancellation')", name="ck_levy_notice_kind"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("levy_assessments.id"))  # None: cancellation
+    kind: Mapped[str] = mapped_column(String(20))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    effective_to: Mapped[dt.date] = mapped_column(Date)
+    monthly_levy: Mapped[str] = mapped_column(String(32))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    issued_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sent_on: Mapped[dt.date | None] = mapped_column(Date)
+    superseded_from: Mapped[dt.date | None] = mapped_column(Date)  # a later notice replaces it from that day
+
+
+class LevyObjection(Base):
+    """A Widerspruch against a notice: received when, the deadline it had, whether it was late, the grounds, and
+    how it was decided (remedied by a new notice, or not remedied and forwarded to the objection authority)."""
+
+    __tablename__ = "levy_objections"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'remedied', 'rejected')", name="ck_levy_objection_status"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("levy_notices.id"))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(default=False)
+    grounds: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    forwarded_to: Mapped[str | None] = mapped_column(String(300))
+
+
+class LevyPayment(Base):
+    """A payment received for a levy procedure, typed in or imported from the cash office's CSV (`booking_id`
+    keeps an import from booking a line twice)."""
+
+    __tablename__ = "levy_payments"
+    __table_args__ = (
+        CheckConstraint("source IN ('manual', 'import')", name="ck_levy_payment_source"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(140))  # Verwendungszweck
+    booking_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 # --- search -------------------------------------------------------------------------------------------------
 
 class SearchOutbox(Base):

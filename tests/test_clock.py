@@ -150,7 +150,7 @@ def test_deadline_overdue_and_escalation_follow_the_clock(town_rt, set_now) -> N
 
     set_now(dt.datetime(2031, 12, 31, 23, 30, tzinfo=dt.timezone.utc))  # already 1 January in Berlin
     with rt.db.write() as session:
-        closed = cases.close_case(session, anna, case_id)
+        closed = cases.close_case(session, anna, case_id, rt.registry)
         assert closed.closed_at == dt.date(2032, 1, 1)
 
 

@@ -301,6 +301,9 @@ class CaseType:
     # Cases of this type come only from the type's own intake (a business from its Anmeldung): the generic
     # "new case" path refuses them.
     created_by_intake: bool = False
+    # Its workflow alone closes its cases (a business by the Eintragung of its Abmeldung): the generic close
+    # (z.d.A. by hand) is refused, else the case could be closed while its entry still says "active".
+    closed_by_workflow: bool = False
 
     def normalise_metadata(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
         """Validated and normalised metadata plus what `derive` computes; raises FieldError naming a field."""
@@ -419,6 +422,8 @@ class CaseType:
         if self.start is None:
             if self.steps:
                 raise DefinitionError(f"{where}: has steps but no start step")
+            if self.closed_by_workflow:
+                raise DefinitionError(f"{where}: closed_by_workflow without a workflow: its cases could never close")
             return
         if self.start not in keys:
             raise DefinitionError(f"{where}: start step {self.start!r} is not defined")

@@ -35,18 +35,34 @@ class Field:
     help_de: str = ""
     # Computed by the system (check results, the received format): never written through an update.
     read_only: bool = False
+    # Bounds of an integer, decimal or money field (inclusive; None: unbounded).
+    minimum: Decimal | int | None = None
+    maximum: Decimal | int | None = None
 
     def normalise(self, value: Any) -> Any:
         """The stored form of `value`; raises FieldError naming this field."""
         if value is None or value == "":
             return None
         try:
-            return _NORMALISERS[self.kind](self, value)
+            normal = _NORMALISERS[self.kind](self, value)
         except FieldError:
             raise
         except (ValueError, TypeError, InvalidOperation):
             raise FieldError(self.name, f"expected {_EXPECTED[self.kind]}, got {value!r}",
                              f"erwartet: {_EXPECTED_DE[self.kind]}") from None
+        self._check_bounds(normal)
+        return normal
+
+    def _check_bounds(self, normal: Any) -> None:
+        if (self.minimum is None and self.maximum is None) or self.kind not in ("integer", "decimal", "money"):
+            return
+        number = Decimal(normal)
+        if (self.minimum is not None and number < self.minimum) or \
+                (self.maximum is not None and number > self.maximum):
+            low = "" if self.minimum is None else str(self.minimum)
+            high = "" if self.maximum is None else str(self.maximum)
+            raise FieldError(self.name, f"must lie between {low or '-∞'} and {high or '∞'}",
+                             f"erlaubt: {low or '…'} bis {high or '…'}")
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "label_de": self.label_de, "label_en": self.label_en,

@@ -126,7 +126,9 @@ def patch_case(case_id: int, body: dict[str, Any]) -> dict[str, Any]:
 @api.post("/cases/<int:case_id>/close")
 @api.auth_required(token_auth)
 @api.output(CaseOut)
-@api.doc(summary="Close the case (z.d.A.); its retention period starts")
+@api.doc(summary="Close the case (z.d.A.); its retention period starts",
+         description="409 for a case type whose workflow closes its cases (`closed_by_workflow`, e.g. a trade "
+                     "business, closed by the Eintragung of its Abmeldung).")
 def close_case(case_id: int) -> dict[str, Any]:
     return one_case_view(cases.conclude_case(current_runtime(), current_actor(), case_id))
 

@@ -50,7 +50,9 @@ def get_procedure(procedure_id: int) -> dict[str, Any]:
 @api.auth_required(token_auth)
 @api.input(ProcedurePatch, arg_name="body")
 @api.output(ProcedureOut)
-@api.doc(summary="Rename, close or reopen a procedure (clerks of the case's unit, case open)")
+@api.doc(summary="Rename, close or reopen a procedure (clerks of the case's unit, case open)",
+         description="A procedure a workflow runs on (e.g. a trade notification) is closed by that workflow: "
+                     "closing or renaming it by hand is a 409 while it runs.")
 def patch_procedure(procedure_id: int, body: dict[str, Any]) -> dict[str, Any]:
     changes = procedures.ProcedureChanges(title=body.get("title"), status=body.get("status"))
     return procedure_view(procedures.change_procedure(current_runtime(), current_actor(), procedure_id, changes))

@@ -17,6 +17,7 @@ def _procedure_out(summary: queries.NotificationSummary) -> dict[str, Any]:
     return {"id": p.id, "reference": p.reference, "title": p.title, "status": p.status,
             "notification": summary.notification, "received_on": summary.received_on, "source": summary.source,
             "workflow_status": summary.workflow_status, "step": summary.step, "step_label_de": summary.step_label_de,
+            "step_label_en": summary.step_label_en,
             "open_task_id": summary.open_task_id, "due_at": summary.due_at, "overdue": summary.overdue,
             "hold": summary.hold, "receipt_document_id": summary.receipt_document_id,
             "entry_version": summary.entry_version, "transmissions": summary.transmissions}

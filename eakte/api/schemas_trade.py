@@ -147,6 +147,7 @@ class NotificationOut(Schema):
     workflow_status = fields.String(allow_none=True, metadata={"description": "running, completed or rejected"})
     step = fields.String(allow_none=True)
     step_label_de = fields.String(allow_none=True)
+    step_label_en = fields.String(allow_none=True)
     open_task_id = fields.Integer(allow_none=True, metadata={"description": "decide it with POST "
                                                                             "/api/v1/tasks/{id}/complete"})
     due_at = fields.DateTime(allow_none=True)

@@ -198,11 +198,26 @@ def _apply_case_rules(session: Session, case_type: CaseType, case: Case, merged:
         case.title = title
 
 
-def close_case(session: Session, actor: Actor, case_id: int) -> Case:
+def close_case(session: Session, actor: Actor, case_id: int, registry: Registry) -> Case:
     case = require_change_case(actor.principal, session.get(Case, case_id, with_for_update=True))
     _require_open(case)
+    _require_closable_by_hand(registry.get(case.case_type))
     _close(session, actor, case, office_today())
     return case
+
+
+def closable_by_hand(case_type: CaseType | None) -> bool:
+    """Whether the generic close (z.d.A. by a clerk) applies to cases of this type; False where the type's workflow
+    owns the closing (`CaseType.closed_by_workflow`)."""
+    return case_type is None or not case_type.closed_by_workflow
+
+
+def _require_closable_by_hand(case_type: CaseType | None) -> None:
+    if not closable_by_hand(case_type):
+        assert case_type is not None
+        raise Conflict(f"cases of type {case_type.key!r} are closed by their workflow only",
+                       detail_de=f"Akten vom Typ „{case_type.label_de}“ werden nur durch ihren Ablauf geschlossen "
+                                 "(z. B. ein Gewerbe durch die Eintragung der Abmeldung), nicht von Hand")
 
 
 def _close(session: Session, actor: Actor, case: Case, day: dt.date, by_field: str | None = None) -> None:
@@ -363,7 +378,7 @@ def change_case(rt: Runtime, actor: Actor, case_id: int, changes: CaseChanges) -
 def conclude_case(rt: Runtime, actor: Actor, case_id: int) -> Case:
     """Close the case (z.d.A.)."""
     with rt.db.write() as session:
-        return close_case(session, actor, case_id)
+        return close_case(session, actor, case_id, rt.registry)
 
 
 @dataclass(frozen=True)
@@ -409,4 +424,5 @@ def case_actions(rt: Runtime, actor: Actor, case_id: int) -> CaseActions:
         case = get_case(session, actor, case_id)
         change = can_change_case(actor.principal, case)
         is_open = case.status == "open"
-        return CaseActions(may_change=change, may_upload=change and is_open, may_close=change and is_open)
+        return CaseActions(may_change=change, may_upload=change and is_open,
+                           may_close=change and is_open and closable_by_hand(rt.registry.get(case.case_type)))

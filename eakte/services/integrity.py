@@ -19,12 +19,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from eakte import clock
-from eakte.models import DocumentVersion, PaymentExport
+from eakte.models import DocumentVersion, LevySurvey, PaymentExport
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor
 from eakte.errors import Conflict
-from storage import BlobCorrupt, BlobLocked, BlobNotFound, BlobRef, sha256_from_key
+from storage import BlobCorrupt, BlobLocked, BlobNotFound, BlobRef, key_for, sha256_from_key
 
 Progress = Callable[[int], None]
 
@@ -49,18 +49,22 @@ class GcReport:
 
 
 def referenced_keys(rt: Runtime) -> set[str]:
-    """Every blob a row points at: document versions and the files of payment exports."""
+    """Every blob a row points at: document versions, the files of payment exports, levy print batches."""
     with rt.db.read() as session:
         keys = set(session.execute(select(DocumentVersion.blob_key).distinct()).scalars())
         for csv_key, pain_key in session.execute(select(PaymentExport.csv_key, PaymentExport.pain001_key)):
             keys.update(k for k in (csv_key, pain_key) if k)
+        keys.update(key_for(sha) for sha in session.execute(
+            select(LevySurvey.batch_sha256).where(LevySurvey.batch_sha256.is_not(None))).scalars())
         return keys
 
 
 def _is_referenced(session: Session, key: str) -> bool:
     return bool(session.execute(select(DocumentVersion.id).where(DocumentVersion.blob_key == key).limit(1)).first()
                 or session.execute(select(PaymentExport.id).where(
-                    (PaymentExport.csv_key == key) | (PaymentExport.pain001_key == key)).limit(1)).first())
+                    (PaymentExport.csv_key == key) | (PaymentExport.pain001_key == key)).limit(1)).first()
+                or session.execute(select(LevySurvey.id).where(
+                    LevySurvey.batch_sha256 == sha256_from_key(key)).limit(1)).first())
 
 
 # Namespace of eakte's two-key advisory locks on blob keys (PostgreSQL keeps them apart from one-key locks).

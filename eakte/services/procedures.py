@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from eakte.clock import office_today, utcnow
 from eakte.errors import Conflict, Invalid, NotFound
 from eakte.services.inputs import required_title
-from eakte.models import Case, Document, FollowUp, Note, Procedure
+from eakte.models import Case, Document, FollowUp, Note, Procedure, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services import approvals, audit, indexing
 from eakte.services.access import (
@@ -115,13 +115,27 @@ def _procedure(session: Session, actor: Actor, registry: Registry, procedure_id:
                                   session.get(Procedure, procedure_id, with_for_update=lock or None))
 
 
+def workflow_running(session: Session, procedure_id: int) -> bool:
+    """Whether a workflow runs on this procedure (a procedure-scoped type's, e.g. a trade notification's): its
+    steps close the procedure when done, so closing it by hand would strand them."""
+    return session.execute(select(WorkflowInstance.id).where(WorkflowInstance.procedure_id == procedure_id,
+                                                             WorkflowInstance.status == "running")).first() is not None
+
+
 def update_procedure(session: Session, actor: Actor, registry: Registry, procedure_id: int,
                      changes: ProcedureChanges) -> Procedure:
     procedure = _procedure(session, actor, registry, procedure_id, lock=True)
     case = require_change_case(actor.principal, procedure.case, "procedure")
     _require_case_open(case)
     changed: dict[str, object] = {}
-    if changes.title is not None and changes.title.strip() != procedure.title:
+    retitle = changes.title is not None and changes.title.strip() != procedure.title
+    if (retitle or (changes.status == "closed" and procedure.status != "closed")) \
+            and workflow_running(session, procedure.id):
+        raise Conflict(f"procedure {procedure.reference} is being dealt with by its workflow, which closes it; "
+                       "it cannot be closed or renamed by hand",
+                       detail_de=f"Vorgang {procedure.reference} wird von seinem Ablauf bearbeitet, der ihn auch "
+                                 "abschließt; er kann nicht von Hand abgeschlossen oder umbenannt werden")
+    if retitle and changes.title is not None:
         if procedure.kind == "subfile":
             raise Invalid("a sub-file's title comes from its case type and cannot be changed", field="title",
                           detail_de="Der Titel einer Teilakte ist durch den Aktentyp festgelegt")
@@ -286,8 +300,9 @@ class ProcedurePage:
 
     procedure: Procedure
     documents: list[Document]
-    may_change: bool  # rename, close/reopen: the case's clerks while the case is open
+    may_change: bool  # rename, close/reopen: the case's clerks while the case is open and no workflow runs on it
     may_upload: bool  # also needs the procedure open
+    workflow_running: bool = False  # its workflow closes it (the page says so instead of offering it)
 
 
 def procedure_page(rt: Runtime, actor: Actor, procedure_id: int) -> ProcedurePage:
@@ -298,7 +313,9 @@ def procedure_page(rt: Runtime, actor: Actor, procedure_id: int) -> ProcedurePag
         change = can_change_case(actor.principal, procedure.case) and procedure.case.status == "open"
         # A sub-file's own unit files into it (access.can_change_at) without changing the procedure itself.
         upload = can_change_at(actor.principal, procedure.case, procedure) and procedure.case.status == "open"
-        return ProcedurePage(procedure, docs, change, upload and procedure.status == "open")
+        running = workflow_running(session, procedure.id)
+        return ProcedurePage(procedure, docs, change and not running, upload and procedure.status == "open",
+                             running)
 
 
 @dataclass(frozen=True)

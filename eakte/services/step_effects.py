@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from eakte.models import Task
 from eakte.runtime import Runtime
 from eakte.services.access import Actor
+from eakte.services.levy.effects import LEVY_EFFECTS
 from eakte.services.trade.effects import TRADE_EFFECTS
 from workflows.engine import Outcome
 
@@ -23,7 +24,7 @@ class StepEffects(Protocol):
         """Carry out what the decision means, in its transaction (the task is closed, new tasks are added)."""
 
 
-_EFFECTS: dict[str, StepEffects] = {"trade": TRADE_EFFECTS}
+_EFFECTS: dict[str, StepEffects] = {"trade": TRADE_EFFECTS, "levy": LEVY_EFFECTS}
 
 
 def effects_for(case_type_key: str) -> StepEffects | None:

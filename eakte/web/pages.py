@@ -25,11 +25,12 @@ from eakte.web.views import access_requests
 from eakte.web.views import inspection
 from eakte.web.views import reads
 from eakte.web.views import trade
+from eakte.web.views import levy, levy_calc, levy_payments, levy_survey
 
 BLUEPRINTS = (dashboard.bp, fileplan.bp, cases.bp, cases_new.bp, documents.bp, invoices.bp, inbox.bp, tasks.bp,
               deputies.bp, settings.bp, search_pages.bp, admin_users.bp, admin_system.bp, verification.bp,
               followups.bp, procedures.bp, notes.bp, confidentiality.bp, access_requests.bp, inspection.bp, reads.bp,
-              adverse.bp, trade.bp)
+              adverse.bp, trade.bp, levy.bp, levy_calc.bp, levy_survey.bp, levy_payments.bp)
 
 
 def register_pages(app: Flask) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eakte.clock import set_clock
-from eakte.models import Case, Document, Procedure, TradeEntry, TradeTransmission
+from eakte.models import AuditEvent, Case, Document, Procedure, TradeEntry, TradeTransmission
 from eakte.runtime import Runtime
 from tests.conftest import Town
 from tests.helpers import pdf_bytes
@@ -117,32 +117,77 @@ def test_the_entry_cannot_be_changed_through_the_generic_case_api(rt: Runtime, t
     assert after["metadata"] == before["metadata"] and after["title"] == before["title"]
 
 
-@pytest.mark.xfail(reason="known hole, left open in the stop-19 note: the generic service needs a rule for "
-                          "trade cases", strict=True)
 def test_closing_an_active_business_case_by_hand_is_refused(rt: Runtime, town: Town, client: Any) -> None:
     """A business is closed by a GewA 3 (its Eintragung), never by the generic close: else the register says
     "active" while the case is closed and no further notification can be taken in."""
     olga = town.auth("olga")
     case_id, pid = _registered(client, olga)
+    assert rt.registry.types["trade"].closed_by_workflow
     resp = client.post(f"/api/v1/cases/{case_id}/close", headers=olga)
     assert resp.status_code == 409, resp.get_json()
+    assert resp.mimetype == "application/problem+json"
+    assert "nur durch ihren Ablauf geschlossen" in resp.get_json()["detail_de"]
     with rt.db.read() as session:
         case = session.get(Case, case_id)
-        assert case is not None and case.status == "open"
+        assert case is not None and case.status == "open" and case.closed_at is None
+    assert _count(rt, AuditEvent, AuditEvent.action == "case.close") == 0
+    # Still a business of the register: a GewA 2 is taken in (a closed case would refuse it).
+    resp = client.post("/api/v1/intake/trade", headers=olga, json={
+        "notification": "ummeldung", "business_id": "GW-2026-00001", "effective_on": "2026-03-03",
+        "reason": "verlegung", "street": "Hugenottenallee"})
+    assert resp.status_code == 201, resp.get_json()
 
 
-@pytest.mark.xfail(reason="known hole, left open in the stop-19 note: the generic service needs a rule for "
-                          "trade cases", strict=True)
+def test_the_generic_close_stays_for_case_types_whose_workflow_does_not_close_them(rt: Runtime, town: Town,
+                                                                                   client: Any) -> None:
+    """The rule is the case type's flag, not a special case of trade: a general case is still closed by hand."""
+    anna = town.auth("anna")
+    assert not rt.registry.types["general"].closed_by_workflow
+    case = client.post("/api/v1/cases", headers=anna, json={"file_plan_code": "20.30", "title": "Allgemein",
+                                                            "unit": "20"}).get_json()
+    resp = client.post(f"/api/v1/cases/{case['id']}/close", headers=anna)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "closed", resp.get_json()
+
+
+def test_a_case_type_closed_by_its_workflow_needs_a_workflow() -> None:
+    from workflows.definition import CaseType, DefinitionError
+    with pytest.raises(DefinitionError, match="closed_by_workflow"):
+        CaseType(key="x", label_de="X", label_en="X", closed_by_workflow=True).validate()
+
+
 def test_a_running_notification_procedure_cannot_be_closed_or_retitled_by_hand(rt: Runtime, town: Town,
                                                                                client: Any) -> None:
     olga = town.auth("olga")
     body = submit(client, olga, anmeldung_payload())
-    pid = body["procedure"]["id"]
+    pid, case_id = body["procedure"]["id"], body["business"]["id"]
+    title = body["procedure"]["title"]
     decide(client, olga, pid, "accept")
     resp = client.patch(f"/api/v1/procedures/{pid}", json={"status": "closed"}, headers=olga)
     assert resp.status_code == 409, resp.get_json()
+    assert "von seinem Ablauf bearbeitet" in resp.get_json()["detail_de"]
     resp = client.patch(f"/api/v1/procedures/{pid}", json={"title": "Irgendwas"}, headers=olga)
-    assert resp.status_code in (409, 422), resp.get_json()
+    assert resp.status_code == 409, resp.get_json()
+    resp = client.patch(f"/api/v1/procedures/{pid}", json={"title": title, "status": "open"}, headers=olga)
+    assert resp.status_code == 200, resp.get_json()  # what changes nothing is no change
+    with rt.db.read() as session:
+        procedure = session.get(Procedure, pid)
+        assert procedure is not None and procedure.status == "open" and procedure.title == title
+    assert _count(rt, AuditEvent, AuditEvent.action.in_(("procedure.close", "procedure.update")),
+                  AuditEvent.object_id == str(pid)) == 0
+    # The workflow's own end closes it; a procedure opened by hand in the same case (no workflow) stays the
+    # clerk's to rename and close.
+    _to(client, olga, pid, "complete", "register", "issued")
+    mark_sent(rt, pid)
+    decide(client, olga, pid, "transmitted")
+    with rt.db.read() as session:
+        assert session.get(Procedure, pid).status == "closed"  # type: ignore[union-attr]
+    own = client.post(f"/api/v1/cases/{case_id}/procedures", json={"title": "Schriftverkehr"}, headers=olga)
+    assert own.status_code == 201, own.get_json()
+    own_id = own.get_json()["id"]
+    assert client.patch(f"/api/v1/procedures/{own_id}", json={"title": "Schriftwechsel"},
+                        headers=olga).status_code == 200
+    resp = client.patch(f"/api/v1/procedures/{own_id}", json={"status": "closed"}, headers=olga)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "closed", resp.get_json()
 
 
 def test_a_notification_closed_by_hand_does_not_break_its_steps(rt: Runtime, town: Town, client: Any) -> None:
@@ -628,3 +673,36 @@ def test_a_held_notification_that_is_rejected_leaves_no_open_follow_up(rt: Runti
     assert resp.status_code in (200, 409), resp.get_json()
     if resp.status_code == 200:
         assert _count(rt, FollowUp, FollowUp.procedure_id == pid, FollowUp.status == "open") == 0
+
+
+# --- plausible dates ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value, message", [
+    ("effective_on", "1899-12-31", "vor dem 01.01.1900"),
+    ("effective_on", "0026-03-01", "vor dem 01.01.1900"),  # a year typed short
+    ("effective_on", "2027-03-05", "mehr als ein Jahr in der Zukunft"),  # today is 2026-03-04
+    ("received_on", "1899-12-31", "Eingangsdatum liegt vor dem 01.01.1900"),
+])
+def test_a_notification_dated_implausibly_far_back_or_ahead_is_422(rt: Runtime, town: Town, client: Any,
+                                                                   field: str, value: str, message: str) -> None:
+    olga = town.auth("olga")
+    resp = client.post("/api/v1/intake/trade", json=anmeldung_payload(**{field: value}), headers=olga)
+    assert resp.status_code == 422, resp.get_json()
+    problems = {e["field"]: e for e in resp.get_json()["errors"]}
+    assert message in problems[field]["messages_de"][0], problems
+    assert _count(rt, Case) == 0
+
+
+def test_the_edges_of_the_plausible_dates_are_taken(rt: Runtime, town: Town, client: Any) -> None:
+    olga = town.auth("olga")
+    early = submit(client, olga, anmeldung_payload(effective_on="1900-01-01", received_on="1900-01-01"))
+    assert early["procedure"]["id"]
+    ahead = submit(client, olga, anmeldung_payload(registered_name="Zukunft", effective_on="2027-03-04"))
+    assert ahead["procedure"]["id"]
+    # A GewA 3 of the authority's own accord goes through the same rule.
+    case_id, _pid = _registered(client, olga, registered_name="Dritter Betrieb")
+    resp = client.post(f"/api/v1/trade/businesses/{case_id}/deregistration", headers=olga,
+                       json={"effective_on": "2027-06-01", "reason_text": "Laden leer"})
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["field"] == "effective_on"
+    assert "mehr als ein Jahr" in resp.get_json()["detail_de"]

@@ -173,8 +173,8 @@ def test_demo_seeds_once(tmp_path: Path) -> None:
     from eakte.bootstrap import build_runtime
     rt = build_runtime(load_settings(environ=env))
     with rt.db.read() as session:
-        # 2 personnel files, 4 businesses of the trade register
-        assert session.execute(select(func.count()).select_from(Case)).scalar() == 13
+        # 3 general cases, 3 invoices, 2 personnel files, 4 businesses of the trade register, 8 levy flats
+        assert session.execute(select(func.count()).select_from(Case)).scalar() == 20
         steps = sorted(session.execute(select(Task.step).where(Task.status == "open",
                                                                Task.case_type == "invoice")).scalars())
         statuses = set(session.execute(select(DocumentVersion.text_status)).scalars())

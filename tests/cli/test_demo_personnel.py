@@ -9,12 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from eakte.models import AdverseItem, Case, CaseKey, Document, Membership, Procedure, Unit, User
-from eakte.demo import seed_demo
+from eakte.demo import demo_settings, seed_demo
 from tests.conftest import make_runtime
 
 
 def test_demo_seeds_the_personnel_files(tmp_path: Path, db_url: str) -> None:
     rt = make_runtime(tmp_path, db_url)
+    rt.settings = demo_settings(rt.settings)  # as `eakte demo` does, before the case types load
     try:
         logins = {login.username: login.roles for login in seed_demo(rt)}
         with rt.db.read() as session:

@@ -68,8 +68,8 @@ def test_gewa_1_2_3_in_the_browser(browser: Browser, live_server: LiveServer) ->
     _decide_all(olga, anmeldung, ["Bescheinigung versandt/ausgehändigt"])
     olga.goto(anmeldung)
     sent = olga.locator("section", has=olga.get_by_role("heading", name="Datenübermittlung"))
-    expect(sent).to_contain_text("ihk")
-    expect(sent).not_to_contain_text("hwk")  # a shop: the crafts chamber gets nothing
+    expect(sent).to_contain_text("IHK Offenbach am Main")  # the recipients by their configured names
+    expect(sent).not_to_contain_text("Handwerkskammer")  # a shop: the crafts chamber gets nothing
     olga.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Gewerberegister").click()
     olga.get_by_role("link", name="Postausgang").click()
     expect(olga.locator("main")).to_contain_text(business_id)

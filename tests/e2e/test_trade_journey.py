@@ -81,7 +81,7 @@ def test_a_clerk_takes_a_business_from_anmeldung_to_abmeldung(page: Page, live_s
     expect(main).to_contain_text("Empfangsbescheinigung")
     decide_open_task(page, first_url, "Empfangsbescheinigung", "Bescheinigung versandt/ausgehändigt")
     page.goto(first_url)
-    expect(page.get_by_role("table", name="Datenübermittlung")).to_contain_text("ihk")
+    expect(page.get_by_role("table", name="Datenübermittlung")).to_contain_text("IHK Offenbach am Main")
     page.get_by_role("link", name=re.compile(NAME)).first.click()
     business_url = page.url
     expect(page.get_by_role("heading", level=1)).to_contain_text(NAME)

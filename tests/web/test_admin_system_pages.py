@@ -69,8 +69,8 @@ def test_file_plan_refusals_at_the_field(signed_in, rt, town: Town) -> None:
 
 
 def test_case_types_page_shows_steps_guards_settings_and_missing_units(signed_in, rt, town: Town) -> None:
-    with rt.db.write() as session:  # the personnel type's units, which the town itself does not have
-        for code, name in (("11", "Personalamt"), ("11.1", "Beihilfestelle")):
+    with rt.db.write() as session:  # the personnel and levy types' units, which the town itself does not have
+        for code, name in (("11", "Personalamt"), ("11.1", "Beihilfestelle"), ("50", "Amt für Wohnungswesen")):
             identity.create_unit(session, OPERATOR, code, name)
     page = signed_in("admin").get("/admin/case-types").get_data(as_text=True)
     assert "Installierte Aktenarten" in page

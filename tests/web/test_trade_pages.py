@@ -173,7 +173,7 @@ def test_gewa_1_2_3_through_the_pages(signed_in, office: Town, client: FlaskClie
     business = _text(olga.get(f"/gewerbe/{case_id}"))
     assert "angemeldet" in business and "Ersteintragung" in business
     assert re.search(r'href="/documents/\d+">Empfangsbescheinigung', business)
-    assert "ihk: versandt" in business
+    assert "IHK Offenbach am Main: versandt" in business and "ihk: versandt" not in business
     outbox_page = _text(olga.get("/gewerbe/postausgang?status=sent"))
     assert "IHK Offenbach am Main" in outbox_page and "Hessische Eichdirektion" in outbox_page
     assert "Handwerkskammer" not in outbox_page  # a Handel business: not the chamber of crafts'
@@ -259,3 +259,154 @@ def test_hold_and_resume_on_the_notification_page(signed_in, office: Town, clien
     resp = post_form(olga, f"{path}/fortsetzen", {}, token_from=path)
     assert resp.status_code == 303
     assert "Die Zurückstellung ist beendet" in _text(olga.get(path))
+
+
+# --- review of the pages (helper trade13) ----------------------------------------------------------------------
+
+def _entry_data(rt: Runtime, procedure_id: int) -> dict[str, Any]:
+    from sqlalchemy import select
+    from eakte.models import TradeEntry
+    with rt.db.read() as session:
+        entry = session.execute(select(TradeEntry).where(TradeEntry.procedure_id == procedure_id)).scalar_one()
+        return dict(entry.data)
+
+
+def _registered_business(olga: FlaskClient, client: FlaskClient, rt: Runtime, office: Town,
+                         **form: Any) -> tuple[int, int, str]:
+    """A GewA 1 typed in and walked to done: (case id, procedure id, business id)."""
+    pid = _procedure_id(submit_form(olga, anmeldung_form(**form)))
+    walk_to_done(client, rt, office.auth("olga"), pid)
+    case_id = _business_id_of(olga, pid)
+    found = re.search(r"GW-\d{4}-\d{5}", _text(olga.get(f"/gewerbe/{case_id}")))
+    assert found
+    return case_id, pid, found.group(0)
+
+
+def test_a_business_case_offers_no_close_by_hand_and_refuses_it(signed_in, office: Town, client: FlaskClient,
+                                                                rt: Runtime) -> None:
+    olga = signed_in("olga")
+    case_id, _pid, _bid = _registered_business(olga, client, rt, office)
+    page = _text(olga.get(f"/cases/{case_id}"))
+    assert f'href="/cases/{case_id}/close"' not in page and "Akte schließen (z.d.A.)" not in page
+    close_page = _text(olga.get(f"/cases/{case_id}/close"))
+    assert "schließt ihr Ablauf, nicht ein Schließen von Hand" in close_page
+    assert f'action="/cases/{case_id}/close"' not in close_page  # no form to send
+    resp = post_form(olga, f"/cases/{case_id}/close", {}, token_from=f"/cases/{case_id}")
+    assert resp.status_code == 409 and "nur durch ihren Ablauf geschlossen" in _text(resp)
+    with rt.db.read() as session:
+        from eakte.models import Case
+        assert session.get(Case, case_id).status == "open"  # type: ignore[union-attr]
+    # A general case of anna's unit still has its close button.
+    anna = office.auth("anna")
+    general = client.post("/api/v1/cases", headers=anna, json={"file_plan_code": "20.30", "title": "Allgemein",
+                                                               "unit": "20"}).get_json()
+    assert f'href="/cases/{general["id"]}/close"' in _text(signed_in("anna").get(f"/cases/{general['id']}"))
+
+
+def test_a_running_notification_procedure_offers_no_rename_or_close(signed_in, office: Town, client: FlaskClient,
+                                                                    rt: Runtime) -> None:
+    olga = signed_in("olga")
+    pid = _procedure_id(submit_form(olga, anmeldung_form()))
+    path = f"/procedures/{pid}"
+    page = _text(olga.get(path))
+    assert "Vorgang abschließen" not in page and "Umbenennen" not in page
+    assert 'id="procedure-workflow-note"' in page
+    for form in ({"status": "closed"}, {"title": "Irgendwas"}):
+        resp = post_form(olga, path, form)
+        assert resp.status_code == 303, _text(resp)[:500]
+        assert "nicht von Hand abgeschlossen oder umbenannt werden" in _text(olga.get(path))
+    with rt.db.read() as session:
+        from eakte.models import Procedure
+        procedure = session.get(Procedure, pid)
+        assert procedure is not None and procedure.status == "open" and procedure.title != "Irgendwas"
+    walk_to_done(client, rt, office.auth("olga"), pid)  # closed by its workflow: reopening is the clerk's again
+    page = _text(olga.get(path))
+    assert "Vorgang wieder öffnen" in page and 'id="procedure-workflow-note"' not in page
+
+
+def test_step_labels_follow_the_page_language(signed_in, office: Town) -> None:
+    olga = signed_in("olga")
+    pid = _procedure_id(submit_form(olga, anmeldung_form()))
+    case_id = _business_id_of(olga, pid)
+    german = _text(olga.get(f"/gewerbe/anzeigen/{pid}"))
+    assert "Zur Aufgabe: Eingang" in german and "Receipt of the notification" not in german
+    assert "Receipt of the notification" not in _text(olga.get(f"/gewerbe/{case_id}"))
+    post_form(olga, "/language", {"locale": "en", "next": "/"}, token_from="/")
+    english = _text(olga.get(f"/gewerbe/anzeigen/{pid}"))
+    assert '<html lang="en">' in english and "Receipt of the notification" in english
+    assert re.search(r"<dd[^>]*>\s*Receipt of the notification", english)
+    business = _text(olga.get(f"/gewerbe/{case_id}"))
+    assert "Receipt of the notification" in business and ">\n          Eingang" not in business
+
+
+def _submit_buttons(page: str) -> list[str]:
+    form = re.search(r'<form method="post" action="/gewerbe/anzeige".*?</form>', page, re.S)
+    assert form, "no notification form"
+    return re.findall(r"<button[^>]*>", form.group(0))
+
+
+def test_enter_in_the_notification_form_saves_rather_than_adding_a_person(signed_in, office: Town,
+                                                                          rt: Runtime) -> None:
+    olga = signed_in("olga")
+    for page in (_text(olga.get(FORM)), _text(post_form(olga, "/gewerbe/anzeige",
+                                                           {**anmeldung_form(), "action": "add_person"},
+                                                           token_from=FORM))):
+        buttons = [b for b in _submit_buttons(page) if 'type="submit"' in b]
+        # Implicit submission (Enter in a field) uses the form's first submit button: the save one.
+        assert 'name="action"' not in buttons[0] and 'tabindex="-1"' in buttons[0], buttons
+        assert any('value="add_person"' in b for b in buttons[1:])
+    # What that button sends (no "action") stores the notification.
+    resp = submit_form(olga, anmeldung_form())
+    assert _procedure_id(resp)
+
+
+def test_the_notification_page_names_the_recipients(signed_in, office: Town, client: FlaskClient,
+                                                    rt: Runtime) -> None:
+    olga = signed_in("olga")
+    _case_id, pid, _bid = _registered_business(olga, client, rt, office)
+    page = _text(olga.get(f"/gewerbe/anzeigen/{pid}"))
+    cells = re.findall(r'<td class="kern-table__cell">([^<]*)</td>', page)
+    assert "IHK Offenbach am Main" in cells and "Hessische Eichdirektion" in cells
+    assert not {"ihk", "eichamt", "statistik"} & set(cells), cells
+
+
+def test_a_gewa_2_can_remove_every_permit(signed_in, office: Town, client: FlaskClient, rt: Runtime) -> None:
+    olga = signed_in("olga")
+    auth = office.auth("olga")
+    case_id, p1, business_id = _registered_business(olga, client, rt, office, permits=["34c"])
+    assert _entry_data(rt, p1)["permits"] == ["34c"]
+    token_page = f"/gewerbe/anzeige/neu?art=ummeldung&betrieb={case_id}"
+    form_page = _text(olga.get(token_page))
+    assert 'name="permits_none"' in form_page and "Keine Erlaubnisse mehr" in form_page
+    assert 'name="permits_none"' not in _text(olga.get(FORM))  # a GewA 1 without a box ticked has none anyway
+    base = {"notification": "ummeldung", "betrieb": str(case_id), "person_rows": "0", "business_id": business_id,
+            "reason": "sonstiges"}
+    # Nothing ticked: the permits stay as entered.
+    p2 = _procedure_id(submit_form(olga, {**base, "effective_on": "2026-03-02", "street": "Hugenottenallee"},
+                                   token_from=token_page))
+    walk_to_done(client, rt, auth, p2)
+    assert _entry_data(rt, p2)["permits"] == ["34c"]
+    # Both "none" and a permit: refused at the permits, nothing stored.
+    resp = submit_form(olga, {**base, "effective_on": "2026-03-03", "permits": "34c", "permits_none": "1"},
+                       token_from=token_page)
+    assert resp.status_code == 422
+    assert re.search(r'id="gewa-permits-error">.*?entweder Erlaubnisse an oder', _text(resp), re.S)
+    assert 'id="gewa-permits_none" name="permits_none" value="1" checked' in _text(resp)  # kept as ticked
+    # "Keine Erlaubnisse mehr": the entry holds none.
+    p3 = _procedure_id(submit_form(olga, {**base, "effective_on": "2026-03-03", "permits_none": "1"},
+                                   token_from=token_page))
+    shown = _text(olga.get(f"/gewerbe/anzeigen/{p3}"))
+    assert re.search(r"Erlaubnisse</dt>\s*<dd[^>]*>keine</dd>", shown)  # said, not left out
+    walk_to_done(client, rt, auth, p3)
+    assert _entry_data(rt, p3)["permits"] == []
+    assert _entry_data(rt, p3)["street"] == "Hugenottenallee"  # the rest as the GewA 2 before left it
+
+
+def test_an_implausible_date_comes_back_at_its_field(signed_in, office: Town) -> None:
+    olga = signed_in("olga")
+    for typed, message in (("01.03.1026", "vor dem 01.01.1900"), ("01.03.2028", "mehr als ein Jahr")):
+        resp = submit_form(olga, anmeldung_form(effective_on=typed))
+        assert resp.status_code == 422
+        error = re.search(r'<p class="kern-error" id="gewa-effective_on-error">.*?</p>', _text(resp), re.S)
+        assert error and message in error.group(0), typed
+    assert "Keine Betriebe gefunden." in _text(olga.get("/gewerbe"))

@@ -553,6 +553,9 @@ ODD_QUERIES = ["page=-1", "page=0", "page=abc", "page=99999999999999999999999", 
                "version=-1", "version=0", "version=99999999999999999999", "mine=1&overdue=1", "inline=1",
                "file_plan_code=99.99.99", "reference=%25", "q=%25_%5C", "next=%0d%0aSet-Cookie:x=1", "page=1&page=2"]
 
+SQL_QUERIES = ["page=99999999999999999999999", "version=99999999999999999999", "unit=%27%20OR%201%3D1--",
+               "q=" + "x" * 5000, "reference=%25", "q=%25_%5C", "case_type=%FF%FE"]
+
 
 def _get_rules(app) -> list[str]:  # type: ignore[no-untyped-def]
     out = []
@@ -570,11 +573,14 @@ def test_every_page_survives_odd_query_strings_and_ids(app, client, signed_in, t
     # only: an id is parsed before the query string is read, so all queries on them would test the same path.
     real_ids = [str(case_id), str(doc_id)]
     odd_ids = ["0", "2147483648", "9223372036854775808", "99999999999999999999999"]
+    # On PostgreSQL only what reaches SQL as a value can fail differently (integer ranges, LIKE escapes, long
+    # text); the parsing of the rest is the same code on both databases and is walked on SQLite.
+    queries = SQL_QUERIES if rt.settings.database_url.startswith("postgresql") else ODD_QUERIES
     failures = []
     for rule in rules:
-        checks: list[tuple[str, list[str]]] = [(rule, ODD_QUERIES)]
+        checks: list[tuple[str, list[str]]] = [(rule, queries)]
         if "<" in rule:
-            checks = [(re.sub(r"<(?:int:)?\w+>", i, rule), ODD_QUERIES) for i in real_ids]
+            checks = [(re.sub(r"<(?:int:)?\w+>", i, rule), queries) for i in real_ids]
             checks += [(re.sub(r"<(?:int:)?\w+>", i, rule), ODD_QUERIES[:3]) for i in odd_ids]
         for path, queries in checks:
             for query in queries:
@@ -594,17 +600,16 @@ def test_odd_form_posts_never_500(app, client, signed_in, town, rt) -> None:  # 
         b"csrf_token=%s&starts_on=99999-01-01&ends_on=0001-01-01&username=anna&case_type=general&unit=%%FF",
         b"csrf_token=%s&starts_on=2026-12-01&ends_on=9999-12-31&username=" + b"x" * 200 + b"&file_plan_code=20.30",
     ]
+    token = csrf_token(anna, "/")  # one per session: a form post does not use it up
     for path in _post_rules(app):
         if path in ("/logout",):
             continue
         real = path.replace("/cases/1", f"/cases/{case_id}").replace("/documents/1", f"/documents/{doc_id}")
         for body in bodies:
-            token = csrf_token(anna, "/")
             resp = anna.post(real, data=body % token.encode(), content_type="application/x-www-form-urlencoded")
             if resp.status_code >= 500:
                 failures.append((real, resp.status_code))
         # A multipart form without the file field, and with an empty file.
-        token = csrf_token(anna, "/")
         for data in ({"csrf_token": token}, {"csrf_token": token, "file": (io.BytesIO(b""), "")}):
             resp = anna.post(real, data=data, content_type="multipart/form-data")
             if resp.status_code >= 500:

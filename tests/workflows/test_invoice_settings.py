@@ -38,6 +38,15 @@ def test_no_real_municipality_is_the_default_debtor() -> None:
     assert "Neu-Isenburg" not in example and "DE02500105170137075030" not in example
 
 
+def test_no_real_municipality_heads_the_register_letters() -> None:
+    from workflows.trade.case_type import DEFAULTS as TRADE_DEFAULTS
+    from workflows.levy.case_type import DEFAULTS as LEVY_DEFAULTS
+    for defaults in (TRADE_DEFAULTS, LEVY_DEFAULTS):
+        assert defaults["municipality"] == "Stadt Musterstadt"
+        assert not any("Neu-Isenburg" in line or "Hugenottenallee" in line for line in defaults["letterhead"])
+    assert TRADE_DEFAULTS["municipality_key"] != "06438008"  # Neu-Isenburg's Gemeindeschlüssel
+
+
 @pytest.mark.parametrize("settings, needle", [
     ({"debtor_name": "Gemeinde Musterstadt", "debtor_iban": "DE00123"}, "IBAN"),
     ({"debtor_name": "Gemeinde Musterstadt"}, "debtor_iban"),
@@ -96,8 +105,10 @@ def test_case_types_command_reports_missing_units_one_line_each(tmp_path) -> Non
     out = CliRunner().invoke(main, ["case-types"], env=env)
     assert out.exit_code == 0, out.output
     assert "eingang → sachlich" in out.stdout
-    warnings = [w for w in out.stderr.strip().splitlines() if "case type 'personnel'" not in w]
+    # only the invoice type's lines: the other types' units (personnel 11, levy 50) are not in this town
+    warnings = [w for w in out.stderr.strip().splitlines() if "case type 'invoice'" in w]
     assert len(warnings) == 2 and all(w.startswith("eakte: warning: case type 'invoice'") for w in warnings)
+    assert all(w.startswith("eakte: warning: case type ") for w in out.stderr.strip().splitlines())
     assert "receipt_unit names unit '21'" in warnings[0] and "cash_unit names unit '22'" in warnings[1]
     clean = CliRunner().invoke(main, ["case-types"], env=cli_env(rt))
     # the town has unit 20 (not the personnel units 11 and 11.1, whose warnings are the personnel type's)

@@ -19,11 +19,11 @@ RECEIPT_DAYS = 3  # GewO §15(1): "innerhalb dreier Tage"
 DEFAULTS: dict[str, Any] = {
     "unit": "32",                 # Gewerbeamt / Ordnungsamt: keeps the register
     "file_plan_code": "32.10",    # Gewerbeangelegenheiten
-    "municipality": "Stadt Neu-Isenburg",
-    "municipality_key": "06438008",  # Amtlicher Gemeindeschlüssel, goes into every transmission
+    # Neutral placeholders: every installation names its own town (no default is a real municipality's).
+    "municipality": "Stadt Musterstadt",
+    "municipality_key": "06438999",  # Amtlicher Gemeindeschlüssel, goes into every transmission
     # The letterhead of receipts and extracts: lines under the town's name.
-    "letterhead": ["Der Magistrat", "Ordnungsamt – Gewerbeangelegenheiten", "Hugenottenallee 53",
-                   "63263 Neu-Isenburg"],
+    "letterhead": ["Der Magistrat", "Ordnungsamt – Gewerbeangelegenheiten", "Rathausplatz 1", "12345 Musterstadt"],
     "outbox_dir": "",             # where the directory-drop sender writes messages; "" = <data dir>/trade-outbox
     "sender": "directory",        # how transmissions go out: "directory" or a plug-in of eakte.trade_senders
     "send_attempts": 5,           # a failing recipient is retried this often, with growing pauses
@@ -122,6 +122,6 @@ def trade_case_type(settings: Mapping[str, Any]) -> CaseType:
         key="trade", label_de="Gewerberegister", label_en="Trade register", fields=FIELDS, document_kinds=kinds,
         steps=STEPS, start="eingang", settings=s, home_unit=str(s["unit"]), field_groups=FIELD_GROUPS,
         unique_fields=("business_id",), title_template="Gewerbe {registered_name} ({business_id})",
-        workflow_scope="procedure", created_by_intake=True,
+        workflow_scope="procedure", created_by_intake=True, closed_by_workflow=True,
         unit_settings=(("unit", str(s["unit"])),),
     )

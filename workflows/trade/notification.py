@@ -52,6 +52,12 @@ _WZ = re.compile(r"\d{2}(\.\d{1,2}(\.\d)?)?")
 _NATION = re.compile(r"[A-Z]{2}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # fromisoformat alone would also take week dates (2026-W01-1)
 _TEXT_MAX = 300
+# Plausible dates of a notification: no business in today's register began (nor was a notification received)
+# before 1900, so an earlier year is a typing error (1026 for 2026), and it would date the entry's history before
+# any real one; a notification is made at the start or change (GewO §14), so announcing one more than a year ahead
+# is no notification yet.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+MAX_YEARS_AHEAD = 1
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,15 @@ def parse_notification(payload: Mapping[str, Any], *, today: dt.date) -> Notific
     received = c.date("received_on", payload.get("received_on")) or today
     if received > today:
         c.fail("received_on", "the day of receipt lies in the future", "Das Eingangsdatum liegt in der Zukunft")
+    elif received < EARLIEST_DATE:
+        c.fail("received_on", f"before {EARLIEST_DATE.isoformat()}: check the year",
+               f"Das Eingangsdatum liegt vor dem {EARLIEST_DATE:%d.%m.%Y}; bitte die Jahreszahl prüfen")
     effective = c.date("effective_on", payload.get("effective_on"), required=True)
-    if effective is not None and effective > today + dt.timedelta(days=366):
+    if effective is not None and effective > add_years(today, MAX_YEARS_AHEAD):
         c.fail("effective_on", "more than a year ahead", "Das Datum liegt mehr als ein Jahr in der Zukunft")
+    elif effective is not None and effective < EARLIEST_DATE:
+        c.fail("effective_on", f"before {EARLIEST_DATE.isoformat()}: check the year",
+               f"Das Datum liegt vor dem {EARLIEST_DATE:%d.%m.%Y}; bitte die Jahreszahl prüfen")
     business_id = c.text("business_id", payload.get("business_id"), max_length=32,
                          required=kind in ("ummeldung", "abmeldung"))
     reasons = tuple(k for k, _ in REASONS.get(kind or "", ()))

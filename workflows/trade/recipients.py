@@ -80,7 +80,7 @@ class RenderedMessage:
     mime_type: str
 
 
-# Neu-Isenburg (Kreis Offenbach, Regierungsbezirk Darmstadt): the regular recipients of GewO §14(8) with the
+# A town in Kreis Offenbach (Regierungsbezirk Darmstadt, Hesse): the regular recipients of GewO §14(8) with the
 # fields GewAnzV §3(1) lets each see. The municipality confirms or changes this table (config.example.toml).
 DEFAULT_RECIPIENTS: list[dict[str, Any]] = [
     {"key": "ihk", "name": "IHK Offenbach am Main", "notifications": list(NOTIFICATIONS),

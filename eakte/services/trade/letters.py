@@ -10,12 +10,9 @@ entered Empfangsbescheinigung), streamed through a temp file like every other in
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
-from typing import IO, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import jinja2
-import weasyprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,8 +20,9 @@ from eakte.clock import office_today
 from eakte.errors import Conflict
 from eakte.models import Case, Document, Procedure, TradeEntry
 from eakte.runtime import Runtime
-from eakte.services import audit, documents
+from eakte.services import audit
 from eakte.services.access import Actor
+from eakte.services.pdf_letters import LetterTemplates, file_letter, german_date
 from workflows.definition import CaseType
 from eakte.services.trade.register import current_entry
 from workflows.trade import entry as entry_rules
@@ -32,14 +30,12 @@ from workflows.trade.case_type import BUSINESS_TYPES, NOTIFICATION_LABELS, RECEI
 from workflows.trade.notification import LEGAL_FORMS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PDF_VARIANT = "pdf/a-3b"
 RECEIPT_BASIS = "§ 15 Abs. 1 GewO"
 SIMPLE_BASIS = "§ 14 Abs. 5 GewO"
 EXTENDED_BASIS = "§ 14 GewO"
 RECEIPT_TITLE = "Empfangsbescheinigung über die Gewerbeanzeige (§ 15 Abs. 1 GewO)"
 
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+LETTERS = LetterTemplates(TEMPLATES)
 
 BUSINESS_TYPE_LABELS = {"industrie": "Industrie", "handwerk": "Handwerk", "handel": "Handel",
                         "sonstiges": "Sonstiges"}
@@ -59,17 +55,6 @@ EFFECTIVE_LABELS = {"anmeldung": "Beginn der Tätigkeit", "ummeldung": "Änderun
 
 
 # --- presenting the entry (plain values the templates print) ------------------------------------------------
-
-def german_date(value: Any) -> str:
-    """dd.mm.yyyy of a date, datetime or ISO text; "" for nothing."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        value = dt.date.fromisoformat(str(value)[:10])
-    return value.strftime("%d.%m.%Y")
-
 
 _LEGAL_FORM_LABELS = dict(LEGAL_FORMS)
 
@@ -169,13 +154,6 @@ def _letterhead(case_type: CaseType) -> dict[str, Any]:
 
 # --- rendering ----------------------------------------------------------------------------------------------
 
-def _write_pdf(template: str, context: Mapping[str, Any], target: IO[bytes] | None = None) -> bytes | None:
-    """The template as PDF/A-3b, into `target` (a file) or returned as bytes."""
-    html = _ENV.get_template(template).render(**context)
-    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES) + "/")
-    return document.write_pdf(target, pdf_variant=PDF_VARIANT)
-
-
 def _receipt_context(case_type: CaseType, case: Case, procedure: Procedure,
                      entry: Mapping[str, Any]) -> dict[str, Any]:
     meta = procedure.metadata_ or {}
@@ -192,7 +170,7 @@ def _receipt_context(case_type: CaseType, case: Case, procedure: Procedure,
         "effective_on": german_date(data.get("effective_on")),
         "business_id": business_id, "business_name": business_name(entry), "address": _address(entry),
         "traders": "; ".join(_name(p) for p in traders), "activity": str(entry.get("activity") or ""),
-        "procedure_reference": procedure.reference, "case_reference": case.reference,
+        "reference": procedure.reference, "case_reference": case.reference,
         "issued_on": german_date(office_today()),
     }
 
@@ -200,9 +178,7 @@ def _receipt_context(case_type: CaseType, case: Case, procedure: Procedure,
 def render_receipt(case_type: CaseType, case: Case, procedure: Procedure, entry: Mapping[str, Any]) -> bytes:
     """The receipt of one notification (its procedure), for the business as `entry` (the register entry the
     notification left, or its data while not entered yet) shows it."""
-    pdf = _write_pdf("receipt.html", _receipt_context(case_type, case, procedure, entry))
-    assert pdf is not None
-    return pdf
+    return LETTERS.pdf("receipt.html", _receipt_context(case_type, case, procedure, entry))
 
 
 def render_extract(case_type: CaseType, case: Case, entry: Mapping[str, Any], kind: str, request: Any,
@@ -216,15 +192,13 @@ def render_extract(case_type: CaseType, case: Case, entry: Mapping[str, Any], ki
         "letterhead": _letterhead(case_type), "extended": extended,
         "title": "Erweiterte Auskunft aus dem Gewerberegister" if extended else "Auskunft aus dem Gewerberegister",
         "basis": EXTENDED_BASIS if extended else SIMPLE_BASIS,
-        "business_id": business_id, "case_reference": case.reference,
+        "business_id": business_id, "reference": case.reference,
         "rows": extended_rows(entry, business_id) if extended else simple_rows(entry),
         "persons": person_rows(entry) if extended else [],
         "requester": _request_rows(request) if extended else [],
         "valid_from": german_date(entry_valid_from), "issued_on": german_date(office_today()),
     }
-    pdf = _write_pdf("extract.html", context)
-    assert pdf is not None
-    return pdf
+    return LETTERS.pdf("extract.html", context)
 
 
 def _request_rows(request: Any) -> list[tuple[str, str]]:
@@ -271,18 +245,12 @@ def file_receipt(rt: Runtime, session: Session, actor: Actor, case: Case, proced
         raise Conflict(f"case type {case.case_type!r} is not installed",
                        detail_de=f"Die Aktenart {case.case_type} ist nicht eingerichtet")
     context = _receipt_context(case_type, case, procedure, _entry_for(session, case, procedure))
-    filename = documents.safe_filename(f"Empfangsbescheinigung {procedure.reference}.pdf")
-    with tempfile.TemporaryFile(dir=rt.tmp_dir, prefix="receipt-") as fh:
-        _write_pdf("receipt.html", context, fh)
-        fh.seek(0)
-        with documents.staged_upload(rt, documents.Upload(fh, filename, "application/pdf")) as staged:
-            blob = documents.store_staged(rt, staged)
-            new = documents.NewDocument(title=RECEIPT_TITLE, kind=RECEIPT_KIND, document_date=office_today(),
-                                        procedure_id=procedure.id)
-            document = documents.record_document(rt, session, actor, case, new, staged, blob, flow=True).document
+    document, sha256 = file_letter(rt, session, actor, case, LETTERS, "receipt.html", context, kind=RECEIPT_KIND,
+                                   title=RECEIPT_TITLE, filename=f"Empfangsbescheinigung {procedure.reference}.pdf",
+                                   procedure_id=procedure.id)
     audit.record(session, actor, "trade.receipt", "document", document.id, case_id=case.id,
                  details={"procedure": procedure.reference, "business_id": context["business_id"],
-                          "sha256": staged.sha256})
+                          "sha256": sha256})
     return document
 
 

@@ -105,7 +105,8 @@ def _settings(rt: Runtime) -> Mapping[str, Any]:
     return case_type.settings
 
 
-def _recipient_names(settings: Mapping[str, Any]) -> dict[str, str]:
+def recipient_names(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Recipient key → its configured name (the table of `[case_types.trade] recipients`)."""
     return {str(_get(r, "key")): str(_get(r, "name")) for r in settings.get("recipients", ())}
 
 
@@ -254,7 +255,7 @@ def send_due(rt: Runtime, now: dt.datetime) -> SendReport:
         return SendReport()
     settings = case_type.settings
     sender: Sender | None = None  # built when something is due: a broken plug-in is not reported every minute
-    names = _recipient_names(settings)
+    names = recipient_names(settings)
     allowed = int(settings["send_attempts"])
     sent = failed = retried = 0
     after = 0
@@ -429,7 +430,7 @@ def _entries(session: Session, p: Principal, settings: Mapping[str, Any], rows: 
              now: dt.datetime) -> list[OutboxEntry]:
     if not rows:
         return []
-    names = _recipient_names(settings)
+    names = recipient_names(settings)
     unit_id = _trade_unit_id(session, settings)
     acting = may_act(p, unit_id)
     places = {pid: (case, proc) for pid, case, proc in session.execute(

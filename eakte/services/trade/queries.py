@@ -139,6 +139,7 @@ class NotificationSummary:
     workflow_status: str | None  # running | completed | rejected (None: no workflow)
     step: str | None  # the current step's key
     step_label_de: str | None
+    step_label_en: str | None  # the page picks one by its language (eakte.web.views.schema.current_label)
     open_task_id: int | None
     due_at: dt.datetime | None
     overdue: bool
@@ -213,17 +214,18 @@ def _summaries(rt: Runtime, session: Session, procs: list[Procedure]) -> list[No
         inst = instances.get(p.id)
         task = open_tasks.get(p.id)
         step = inst.current_step if inst is not None else None
-        label = None
+        label = label_en = None
         if step and case_type is not None:
             try:
-                label = case_type.step(step).label_de
+                label, label_en = case_type.step(step).label_de, case_type.step(step).label_en
             except KeyError:
-                label = step
+                label = label_en = step
         hold = meta.get("hold")
         out.append(NotificationSummary(
             procedure=p, notification=meta.get("notification"), received_on=meta.get("received_on"),
             source=meta.get("source"), workflow_status=inst.status if inst is not None else None, step=step,
-            step_label_de=label, open_task_id=task.id if task else None, due_at=task.due_at if task else None,
+            step_label_de=label, step_label_en=label_en, open_task_id=task.id if task else None,
+            due_at=task.due_at if task else None,
             overdue=bool(task and task.due_at and task.due_at < now), hold=hold if isinstance(hold, dict) else None,
             receipt_document_id=receipts.get(p.id), entry_version=versions.get(p.id),
             transmissions=sent.get(p.id, [])))

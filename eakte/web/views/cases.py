@@ -197,8 +197,11 @@ def close(case_id: int) -> str | Response:
     rt, actor = runtime(), current_actor()
     form = PlainForm()
     if request.method == "POST" and form.validate_on_submit():
-        case = cases.conclude_case(rt, actor, case_id)
+        case = cases.conclude_case(rt, actor, case_id)  # refused (409 page) when closed or closed by its workflow
         flash(_("Die Akte %(reference)s wurde geschlossen (z.d.A.).", reference=case.reference), "success")
         return redirect(url_for("cases.show", case_id=case.id), code=303)
     case = cases.read_case(rt, actor, case_id)
-    return render_template("cases/close.html", case=case, breadcrumbs=_breadcrumbs(case, _("Akte schließen")))
+    case_type = rt.registry.get(case.case_type)
+    return render_template("cases/close.html", case=case, by_hand=cases.closable_by_hand(case_type),
+                           type_label=type_label(case_type, case.case_type),
+                           breadcrumbs=_breadcrumbs(case, _("Akte schließen")))

@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from eakte.presenters import invoice_lines, task_view
-from eakte.errors import Invalid
+from eakte.errors import Conflict, Invalid
 from eakte.services import documents, workflow
 from eakte.web.auth import local_path, current_actor, login_required
 from eakte.web.runtime import runtime
@@ -86,8 +86,11 @@ def decide(task_id: int) -> object:
     assert decision is not None
     try:
         workflow.complete_task(runtime(), current_actor(), task_id, key, comment)
-    except Invalid as exc:  # e.g. fields still missing before an approval: shown with the form, nothing decided
-        return _render(_task(task_id), status=422, errors={"decisions": _message(exc)}, form=form)
+    except (Invalid, Conflict) as exc:
+        # Fields still missing before an approval, or a rule of the step refusing this actor (the four-eyes
+        # principle): shown with the form, nothing decided.
+        return _render(_task(task_id), status=422 if isinstance(exc, Invalid) else 409,
+                       errors={"decisions": _message(exc)}, form=form)
     flash(_("Entscheidung gespeichert: %(label)s", label=decision["label_de"] if _german() else decision["label_en"]),
           "success")
     return redirect(url_for("inbox.index"), code=303)

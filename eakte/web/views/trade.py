@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from eakte.clock import office_today
 from eakte.errors import Conflict, EakteError, Invalid
 from eakte.presenters import content_disposition
-from eakte.services import documents, identity
+from eakte.services import documents
 from eakte.services.trade import extracts, intake, outbox, queries
 from eakte.web.auth import current_actor, current_principal, login_required
+from eakte.web.case_type_roles import case_type_nav_visible, case_type_roles
 from eakte.web.dates import form_date
 from eakte.web.errors import error_message
 from eakte.web.forms import PlainForm
@@ -25,6 +26,7 @@ from eakte.web.paging import page_of, page_number
 from eakte.web.runtime import runtime
 from eakte.web.views import trade_forms as tf
 from eakte.web.views.cases import metadata_groups
+from eakte.web.views.schema import current_label
 from workflows.definition import CaseType
 from workflows.trade.case_type import BUSINESS_TYPES, STATUSES
 from workflows.trade.entry import LABELS_DE
@@ -92,27 +94,12 @@ def _trade_type() -> CaseType:
 
 
 def _trade_roles() -> frozenset[str]:
-    """The caller's roles in the trade unit (none: not a member), read once per request."""
-    if "trade_roles" not in g:
-        principal = current_principal()
-        case_type = runtime().registry.get("trade")
-        roles: frozenset[str] = frozenset()
-        if principal is not None and case_type is not None and principal.roles_by_unit:
-            _user, units = identity.whoami(runtime(), principal)
-            code = str(case_type.settings.get("unit"))
-            roles = frozenset(r for uid, rs in principal.roles_by_unit.items()
-                              if uid in units and units[uid].code == code for r in rs)
-        g.trade_roles = roles
-    return g.trade_roles  # type: ignore[no-any-return]
+    return case_type_roles("trade")
 
 
 @bp.app_template_global("trade_nav_visible")
 def trade_nav_visible() -> bool:
-    """"Gewerberegister" in the navigation: for members of the trade unit, auditors and admins."""
-    principal = current_principal()
-    if principal is None or runtime().registry.get("trade") is None:
-        return False
-    return principal.is_admin or principal.is_auditor or bool(_trade_roles())
+    return case_type_nav_visible("trade")
 
 
 def _is_clerk() -> bool:
@@ -133,6 +120,8 @@ def _may_read_outbox() -> bool:
 def trade_value(name: str, value: Any) -> str:
     """An entry's value as the pages show it (keys as words, dates as dates, the persons by name)."""
     from eakte.web.i18n import fmt_date
+    if name == "permits" and value == []:
+        return _("keine")  # given as none (a GewA 2 ending every permit), not left unsaid
     if value in (None, "", []):
         return "–"
     if isinstance(value, bool):
@@ -160,8 +149,20 @@ def trade_field_label(name: str) -> str:
     return tf.field_label(name) if name in tf.LABELS else LABELS_DE.get(name, name)
 
 
+def step_word(summary: queries.NotificationSummary) -> str:
+    """The notification's current step in the page's language."""
+    return current_label(summary.step_label_de or "", summary.step_label_en or "") or (summary.step or "")
+
+
+def _recipient_names() -> dict[str, str]:
+    """Recipient key → the configured name; a key no longer in the table stays as it is."""
+    return outbox.recipient_names(_trade_type().settings)
+
+
 def _words() -> dict[str, Any]:
-    return {"notification_word": lambda k: word(NOTIFICATION_WORDS, k), "status_word": lambda k: word(STATUS_WORDS, k),
+    names = _recipient_names()
+    return {"step_word": step_word, "recipient_name": lambda key: names.get(str(key), str(key)),
+            "notification_word": lambda k: word(NOTIFICATION_WORDS, k), "status_word": lambda k: word(STATUS_WORDS, k),
             "type_word": lambda k: word(TYPE_WORDS, k), "transmission_word": lambda k: word(TRANSMISSION_WORDS, k),
             "workflow_word": lambda k: word(WORKFLOW_WORDS, k), "source_word": lambda k: word(SOURCE_WORDS, k),
             "role_word": lambda k: word(ROLE_WORDS, k), "requester_word": lambda k: word(REQUESTER_WORDS, k),

@@ -31,6 +31,7 @@ PERSON_TEXTS = ("family_name", "given_names", "birth_place", "nationality", "str
                 "postal_code", "city")
 PERSON_FIELDS = ("role", *PERSON_TEXTS[:2], "birth_date", *PERSON_TEXTS[2:], "residence_permit")
 ABMELDUNG_KEYS = ("business_id", "received_on", "effective_on", "reason")
+NO_PERMITS = "permits_none"  # the GewA 2's box "Keine Erlaubnisse mehr": the payload's `"permits": []`
 
 LABELS: dict[str, Callable[[], str]] = {
     "notification": lambda: _("Art der Anzeige"),
@@ -104,6 +105,8 @@ class NotificationForm:
     permits: list[str] = field(default_factory=list)
     person_rows: int = PERSON_ROWS
     case_id: int | None = None  # the business of a GewA 2/3, when chosen from its page
+    # A GewA 2's "no permits any more": no box ticked alone means "the permits stay as entered".
+    no_permits: bool = False
 
     def get(self, name: str) -> str:
         return self.values.get(name, "")
@@ -132,12 +135,12 @@ class NotificationForm:
         values = {n: (form.get(n) or "").strip() for n in names}
         raw_case = (form.get("betrieb") or "").strip()
         return cls(kind if kind in KINDS else "anmeldung", values, [p for p in form.getlist("permits") if p],
-                   rows, int(raw_case) if raw_case.isdigit() else None)
+                   rows, int(raw_case) if raw_case.isdigit() else None, form.get(NO_PERMITS) == "1")
 
     def with_another_person(self) -> NotificationForm:
         rows = min(self.person_rows + 1, MAX_PERSON_ROWS)
         values = {**self.values, f"persons-{rows - 1}-role": self.values.get(f"persons-{rows - 1}-role") or "owner"}
-        return NotificationForm(self.kind, values, self.permits, rows, self.case_id)
+        return NotificationForm(self.kind, values, self.permits, rows, self.case_id, self.no_permits)
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,17 @@ def build_payload(form: NotificationForm) -> Built:
         raw = form.get(name)
         if raw:
             payload[name] = int(raw) if raw.isdigit() else raw  # not a number: the intake says so at the field
-    if form.permits or anmeldung:
+    # The intake reads a missing "permits" as "unchanged" and [] as "none": a GewA 2 says "none" by its own box.
+    if form.no_permits and not anmeldung:
+        if form.permits:
+            errors[control_id("permits")] = _("Bitte kreuzen Sie entweder Erlaubnisse an oder „Keine Erlaubnisse "
+                                              "mehr“, nicht beides.")
+            # Not a list: the intake refuses the field as well (as for a date it cannot read), so nothing is
+            # stored and every other problem of the form is named at once; the message above is the one shown.
+            payload["permits"] = {"none": True, "ticked": list(dict.fromkeys(form.permits))}
+        else:
+            payload["permits"] = []
+    elif form.permits or anmeldung:
         payload["permits"] = list(dict.fromkeys(form.permits))
     persons = []
     for i in range(form.person_rows):

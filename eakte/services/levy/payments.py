@@ -1,0 +1,497 @@
+"""Payments of the levy: what each notice makes due, what came in (typed in, or imported from the cash office's
+CSV), the balance of a procedure and the arrears of all.
+
+- Expected: each sent notice's monthly amount on the 1st of every month from its effective day to the end of its
+  period, or to the day before a later notice replaces it (workflows.levy.deadlines.monthly_schedule). A notice
+  not yet sent binds nobody and makes nothing due.
+- The cash office's CSV (`Buchungsnummer;Buchungsdatum;Betrag;Verwendungszweck`, decimal comma, dates
+  TT.MM.JJJJ, UTF-8 or Windows-1252) is checked whole before anything is booked: a malformed file books nothing
+  (422 naming the line and column). Of a well-formed file, a line whose booking number was imported already (or
+  comes twice) is skipped as a duplicate, a line whose Verwendungszweck names no levy procedure the importing clerk
+  may book to is skipped as unmatched; both are reported, the rest booked in one transaction.
+- Who: clerks of the levy unit (and admins) record and import; auditors read the balances and the arrears.
+  Every payment is audited ("levy.payment.record"), an import also as a whole ("levy.payments.import")."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from eakte.clock import office_today, utcnow
+from eakte.errors import Conflict, Forbidden, Invalid, PayloadTooLarge
+from eakte.models import Case, LevyNotice, LevyPayment, Procedure, User
+from eakte.runtime import Runtime
+from eakte.services import audit
+from eakte.services.access import Actor, Principal, can_change_case, can_view_case, visible_cases_filter
+from eakte.services.levy.common import CASE_TYPE, levy_procedure, levy_type, levy_unit
+from workflows.levy.deadlines import month_start, monthly_schedule
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("100000.00")  # far above any monthly levy: a typo in the thousands, not a payment
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+REFERENCE_MAX = 140  # LevyPayment.reference (a SEPA remittance line)
+BOOKING_MAX = 64  # LevyPayment.booking_id
+CSV_COLUMNS = ("Buchungsnummer", "Buchungsdatum", "Betrag", "Verwendungszweck")
+# A procedure reference: the case's (plan code/number/year) and the procedure's number, e.g. 50.20/0001/2026-1.
+REFERENCE_RE = re.compile(r"(?<![\w./-])(\d+(?:\.\d+)*/\d+/\d{4}-\d+)(?![\w/-])")
+_AMOUNT_RE = re.compile(r"^\+?(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$")
+
+
+# --- money and dates ----------------------------------------------------------------------------------------
+
+def parse_amount(value: Decimal | str, field_name: str = "amount") -> Decimal:
+    """A payment's amount: positive, at most two decimals (a Decimal, "147.60" or "147,60")."""
+    try:
+        if isinstance(value, Decimal):
+            d = value
+        else:
+            text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+            german = _AMOUNT_RE.match(text)
+            if german:
+                d = Decimal(german.group(1).replace(".", "") + "." + (german.group(2) or "0"))
+            elif re.fullmatch(r"\+?\d+(\.\d{1,2})?", text):
+                d = Decimal(text)
+            else:
+                raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        raise Invalid(f"{field_name} is not an amount of money", field=field_name,
+                      detail_de="Der Betrag ist kein gültiger Geldbetrag (z. B. 147,60)") from None
+    # The size first: quantizing a number of more than 28 digits raises instead of answering.
+    if d.is_finite() and d > MAX_AMOUNT:
+        raise Invalid(f"{field_name} exceeds {MAX_AMOUNT}", field=field_name,
+                      detail_de=f"Der Betrag ist größer als {MAX_AMOUNT:.2f} €")
+    if not d.is_finite() or d != d.quantize(CENT):
+        raise Invalid(f"{field_name} must have at most two decimals", field=field_name,
+                      detail_de="Der Betrag darf höchstens zwei Nachkommastellen haben")
+    if d <= 0:
+        raise Invalid(f"{field_name} must be positive", field=field_name,
+                      detail_de="Der Betrag muss größer als 0 sein")
+    return d.quantize(CENT)
+
+
+def money(text: str | None) -> Decimal:
+    """A stored decimal text ("147.60") as a Decimal (0 when missing)."""
+    try:
+        return Decimal(text or "0")
+    except InvalidOperation:
+        return Decimal("0")
+
+
+def _csv_date(text: str) -> dt.date:
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+# --- who may ------------------------------------------------------------------------------------------------
+
+def _require_booker(session: Session, rt: Runtime, p: Principal) -> None:
+    unit = levy_unit(session, levy_type(rt))
+    if not (p.is_admin or p.has_role(unit.id, "clerk")):
+        raise Forbidden("booking levy payments needs the clerk role in the levy unit",
+                        detail_de=f"Zahlungen der Fehlbelegungsabgabe bucht die Sachbearbeitung in {unit.name}")
+
+
+def _require_reader(session: Session, rt: Runtime, p: Principal) -> None:
+    unit = levy_unit(session, levy_type(rt))
+    if not (p.is_admin or p.is_auditor or p.has_role(unit.id, "clerk")):
+        raise Forbidden("the levy's payments are for the levy unit's clerks and auditors",
+                        detail_de=f"Die Zahlungen der Fehlbelegungsabgabe sieht die Sachbearbeitung in {unit.name} "
+                                  "und die Rechnungsprüfung")
+
+
+# --- the schedule and the balance ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Due:
+    due_on: dt.date
+    amount: Decimal
+    notice_id: int
+    notice_kind: str
+
+
+@dataclass(frozen=True)
+class PaymentEntry:
+    id: int
+    procedure_id: int
+    paid_on: dt.date
+    amount: Decimal
+    reference: str | None
+    booking_id: str | None
+    source: str  # manual | import
+    recorded_at: dt.datetime
+    recorded_by: str | None
+
+
+@dataclass(frozen=True)
+class Balance:
+    procedure_id: int
+    procedure_reference: str
+    today: dt.date
+    schedule: list[Due]
+    payments: list[PaymentEntry]
+    expected_total: Decimal  # over the whole schedule
+    expected_to_date: Decimal  # due on or before today
+    paid: Decimal  # paid on or before today
+    balance: Decimal  # expected_to_date − paid: > 0 in arrears, < 0 paid in advance
+    oldest_unpaid: dt.date | None  # the first month due and not covered by the payments (oldest first)
+
+
+def _notices(session: Session, procedure_ids: list[int]) -> dict[int, list[LevyNotice]]:
+    out: dict[int, list[LevyNotice]] = {pid: [] for pid in procedure_ids}
+    if procedure_ids:
+        for n in session.execute(select(LevyNotice).where(LevyNotice.procedure_id.in_(procedure_ids),
+                                                          LevyNotice.sent_on.is_not(None))
+                                 .order_by(LevyNotice.effective_from, LevyNotice.id)).scalars():
+            out[n.procedure_id].append(n)
+    return out
+
+
+def _replaced_from(notice: LevyNotice, sent: list[LevyNotice]) -> dt.date | None:
+    """From when a later notice replaces `notice`: only a sent one does (a change or remedy notice filed and
+    not yet posted leaves the one in force due, so holding it back cannot stop the amounts)."""
+    later = [n.effective_from for n in sent if n.id > notice.id]
+    return min(later) if later else None
+
+
+def _schedule_of(notices: list[LevyNotice]) -> list[Due]:
+    rows = [Due(due_on, amount, n.id, n.kind) for n in notices
+            for due_on, amount in monthly_schedule(n.effective_from, n.effective_to, _replaced_from(n, notices),
+                                                   money(n.monthly_levy))]
+    return sorted(rows, key=lambda d: (d.due_on, d.notice_id))
+
+
+def schedule(session: Session, procedure: Procedure) -> list[Due]:
+    """The amounts the procedure's sent notices make due, by due day (the caller has checked access)."""
+    return _schedule_of(_notices(session, [procedure.id])[procedure.id])
+
+
+def _payments(session: Session, procedure_ids: list[int]) -> dict[int, list[PaymentEntry]]:
+    out: dict[int, list[PaymentEntry]] = {pid: [] for pid in procedure_ids}
+    if procedure_ids:
+        rows = session.execute(select(LevyPayment, User.username).outerjoin(User, User.id == LevyPayment.recorded_by)
+                               .where(LevyPayment.procedure_id.in_(procedure_ids))
+                               .order_by(LevyPayment.paid_on, LevyPayment.id)).all()
+        for p, username in rows:
+            out[p.procedure_id].append(PaymentEntry(p.id, p.procedure_id, p.paid_on, money(p.amount), p.reference,
+                                                    p.booking_id, p.source, p.recorded_at, username))
+    return out
+
+
+def _oldest_unpaid(due: list[Due], paid: Decimal) -> dt.date | None:
+    """Payments settle the oldest amounts first: the first month they do not cover."""
+    covered = paid
+    for d in due:
+        if covered >= d.amount:
+            covered -= d.amount
+            continue
+        return month_start(d.due_on)
+    return None
+
+
+def _balance(procedure: Procedure, notices: list[LevyNotice], payments: list[PaymentEntry],
+             today: dt.date) -> Balance:
+    rows = _schedule_of(notices)
+    due = [d for d in rows if d.due_on <= today]
+    expected = sum((d.amount for d in due), Decimal("0.00"))
+    paid = sum((p.amount for p in payments if p.paid_on <= today), Decimal("0.00"))  # the state on `today`
+    return Balance(procedure.id, procedure.reference, today, rows, payments,
+                   sum((d.amount for d in rows), Decimal("0.00")), expected, paid, expected - paid,
+                   _oldest_unpaid(due, paid))
+
+
+def balance_in(session: Session, procedure: Procedure, today: dt.date) -> Balance:
+    """The procedure's schedule, payments and balance (the caller has checked access: the procedure page)."""
+    return _balance(procedure, _notices(session, [procedure.id])[procedure.id],
+                    _payments(session, [procedure.id])[procedure.id], today)
+
+
+def procedure_balance(rt: Runtime, actor: Actor, procedure_id: int, today: dt.date | None = None) -> Balance:
+    """GET …/payments: whoever may see the levy procedure (its unit's members, auditors, admins)."""
+    with rt.db.read() as session:
+        procedure = levy_procedure(rt, session, actor, procedure_id)
+        return balance_in(session, procedure, today or office_today())
+
+
+@dataclass(frozen=True)
+class ArrearsRow:
+    procedure_id: int
+    procedure_reference: str
+    case_id: int
+    case_reference: str
+    title: str
+    tenant_name: str | None
+    expected_to_date: Decimal
+    paid: Decimal
+    amount: Decimal  # in arrears
+    oldest_unpaid: dt.date | None
+
+
+def arrears(rt: Runtime, actor: Actor, today: dt.date | None = None) -> list[ArrearsRow]:
+    """The procedures whose amounts due by `today` exceed what was paid, the oldest unpaid month first (levy unit
+    clerks, auditors, admins)."""
+    today = today or office_today()
+    with rt.db.read() as session:
+        _require_reader(session, rt, actor.principal)
+        with_notices = select(LevyNotice.procedure_id).where(LevyNotice.sent_on.is_not(None))
+        rows = session.execute(select(Procedure, Case).join(Case, Case.id == Procedure.case_id)
+                               .where(Case.case_type == CASE_TYPE, Procedure.id.in_(with_notices),
+                                      visible_cases_filter(actor.principal))
+                               .order_by(Procedure.id)).all()
+        ids = [p.id for p, _ in rows]
+        notices, payments = _notices(session, ids), _payments(session, ids)
+        out: list[ArrearsRow] = []
+        for procedure, case in rows:
+            b = _balance(procedure, notices[procedure.id], payments[procedure.id], today)
+            if b.balance > 0:
+                out.append(ArrearsRow(procedure.id, procedure.reference, case.id, case.reference, case.title,
+                                      (case.metadata_ or {}).get("tenant_name"), b.expected_to_date, b.paid,
+                                      b.balance, b.oldest_unpaid))
+        return sorted(out, key=lambda r: (r.oldest_unpaid or today, r.procedure_reference))
+
+
+# --- recording ----------------------------------------------------------------------------------------------
+
+def _reference_text(value: str | None) -> str | None:
+    text = " ".join((value or "").split())
+    if len(text) > REFERENCE_MAX:
+        raise Invalid(f"reference is longer than {REFERENCE_MAX} characters", field="reference",
+                      detail_de=f"Der Verwendungszweck ist länger als {REFERENCE_MAX} Zeichen")
+    return text or None
+
+
+def _book(session: Session, actor: Actor, procedure: Procedure, paid_on: dt.date, amount: Decimal,
+          reference: str | None, booking_id: str | None, source: str) -> LevyPayment:
+    row = LevyPayment(case_id=procedure.case_id, procedure_id=procedure.id, paid_on=paid_on, amount=str(amount),
+                      reference=reference, booking_id=booking_id, source=source, recorded_at=utcnow(),
+                      recorded_by=actor.principal.user_id)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "levy.payment.record", "levy_payment", row.id, case_id=procedure.case_id,
+                 details={"procedure": procedure.reference, "paid_on": paid_on.isoformat(), "amount": str(amount),
+                          "reference": reference, "booking_id": booking_id, "source": source})
+    return row
+
+
+def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.date, amount: Decimal | str,
+                   reference: str | None = None) -> PaymentEntry:
+    """A payment typed in by a clerk of the levy unit (not in the future; positive, cents)."""
+    value = parse_amount(amount)
+    if paid_on > office_today():
+        raise Invalid("paid_on lies in the future", field="paid_on",
+                      detail_de="Das Zahlungsdatum liegt in der Zukunft")
+    text = _reference_text(reference)
+    with rt.db.write() as session:
+        procedure = levy_procedure(rt, session, actor, procedure_id, change=True)
+        row = _book(session, actor, procedure, paid_on, value, text, None, "manual")
+        return PaymentEntry(row.id, procedure.id, row.paid_on, value, row.reference, None, "manual",
+                            row.recorded_at, actor.principal.username)
+
+
+# --- the cash office's import -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CsvLine:
+    line: int
+    booking_id: str
+    paid_on: dt.date
+    amount: Decimal
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ImportedLine:
+    line: int
+    booking_id: str
+    payment_id: int
+    procedure_id: int
+    procedure_reference: str
+    paid_on: dt.date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int
+    booking_id: str
+    kind: str  # duplicate | unmatched
+    message: str
+    message_de: str
+    amount: Decimal
+    purpose: str
+
+
+@dataclass
+class ImportReport:
+    sha256: str
+    lines: int
+    imported: list[ImportedLine] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> list[ImportProblem]:
+        return [p for p in self.problems if p.kind == "duplicate"]
+
+    @property
+    def unmatched(self) -> list[ImportProblem]:
+        return [p for p in self.problems if p.kind == "unmatched"]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((i.amount for i in self.imported), Decimal("0.00"))
+
+
+def _malformed(line: int, column: str, message: str, message_de: str) -> Invalid:
+    return Invalid(f"line {line}: {column}: {message}; nothing was imported", field=column, line=line,
+                   detail_de=f"Zeile {line}, Spalte {column}: {message_de}. Es wurde nichts gebucht.")
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="strict")  # what spreadsheet exports on Windows write
+
+
+def parse_csv(data: bytes) -> list[CsvLine]:
+    """The cash office's lines, or Invalid naming the first malformed line and column (nothing is booked)."""
+    try:
+        text = _decode(data)
+    except UnicodeDecodeError:
+        raise _malformed(1, "file", "not a text file (UTF-8 or Windows-1252)",
+                         "keine Textdatei (UTF-8 oder Windows-1252)") from None
+    if "\x00" in text:
+        raise _malformed(1, "file", "holds NUL characters", "enthält unzulässige Zeichen")
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=";", strict=True)
+    try:
+        header = next(rows, None)
+        if header is None:
+            raise _malformed(1, "file", "the file is empty", "die Datei ist leer")
+        names = tuple(h.strip() for h in header)
+        if tuple(n.lower() for n in names) != tuple(c.lower() for c in CSV_COLUMNS):
+            raise _malformed(1, "file", f"the header must be {';'.join(CSV_COLUMNS)}",
+                             f"die Kopfzeile muss {';'.join(CSV_COLUMNS)} lauten")
+        out: list[CsvLine] = []
+        for cells in rows:
+            n = rows.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(CSV_COLUMNS):
+                raise _malformed(n, "file", f"{len(cells)} columns instead of {len(CSV_COLUMNS)}",
+                                 f"{len(cells)} statt {len(CSV_COLUMNS)} Spalten")
+            booking, day, amount, purpose = (c.strip() for c in cells)
+            if not booking or len(booking) > BOOKING_MAX:
+                raise _malformed(n, "Buchungsnummer", f"missing or longer than {BOOKING_MAX} characters",
+                                 f"fehlt oder ist länger als {BOOKING_MAX} Zeichen")
+            try:
+                paid_on = _csv_date(day)
+            except ValueError:
+                raise _malformed(n, "Buchungsdatum", f"{day!r} is not a date (TT.MM.JJJJ)",
+                                 f"„{day}“ ist kein Datum (TT.MM.JJJJ)") from None
+            if paid_on > office_today():
+                raise _malformed(n, "Buchungsdatum", f"{day!r} lies in the future",
+                                 f"„{day}“ liegt in der Zukunft")
+            try:
+                value = parse_amount(amount, "Betrag")
+            except Invalid as exc:
+                raise _malformed(n, "Betrag", f"{amount!r}: {exc.detail}", f"„{amount}“: {exc.detail_de}") from None
+            out.append(CsvLine(n, booking, paid_on, value, " ".join(purpose.split())[:REFERENCE_MAX]))
+        return out
+    except csv.Error as exc:
+        raise _malformed(rows.line_num or 1, "file", f"not a valid CSV file ({exc})",
+                         "keine gültige CSV-Datei") from None
+
+
+def _read_stream(stream: BinaryIO | bytes) -> bytes:
+    data = stream if isinstance(stream, bytes) else stream.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(f"the payment file is larger than {MAX_IMPORT_BYTES} bytes", field="file",
+                              detail_de=f"Die Zahlungsdatei ist größer als {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def _match(session: Session, p: Principal, purpose: str) -> tuple[Procedure | None, str, str]:
+    """The one levy procedure the Verwendungszweck names and the importer may book to; else why not."""
+    refs = sorted(set(REFERENCE_RE.findall(purpose)))
+    if not refs:
+        return None, "no procedure reference in the purpose", "kein Aktenzeichen im Verwendungszweck"
+    found = session.execute(select(Procedure).join(Case, Case.id == Procedure.case_id)
+                            .where(Procedure.reference.in_(refs), Case.case_type == CASE_TYPE)).scalars().all()
+    # A procedure the importer may not see reads like an unknown reference (ids of others leak nothing).
+    usable = [pr for pr in found if "survey_id" in (pr.metadata_ or {}) and can_view_case(p, pr.case)
+              and can_change_case(p, pr.case)]
+    if len(usable) > 1:
+        return None, f"more than one procedure named ({', '.join(refs)})", \
+            f"mehrere Aktenzeichen im Verwendungszweck ({', '.join(refs)})"
+    if not usable:
+        return None, f"no levy procedure {', '.join(refs)}", f"kein Vorgang {', '.join(refs)} der Abgabe"
+    return usable[0], "", ""
+
+
+def _booked(session: Session, booking_ids: list[str], chunk: int = 500) -> set[str]:
+    """Which of the booking numbers are booked already (asked in chunks: a database binds only so many values)."""
+    known: set[str] = set()
+    for i in range(0, len(booking_ids), chunk):
+        known.update(session.execute(select(LevyPayment.booking_id).where(
+            LevyPayment.booking_id.in_(booking_ids[i:i + chunk]))).scalars())
+    return known
+
+
+def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
+                    filename: str | None = None) -> ImportReport:
+    """Book the cash office's CSV (clerks of the levy unit): all well-formed lines that match, in one transaction;
+    duplicates and unmatched lines are reported, not booked; a malformed file books nothing."""
+    with rt.db.read() as session:
+        _require_booker(session, rt, actor.principal)  # before reading what they sent
+    data = _read_stream(stream)
+    lines = parse_csv(data)
+    report = ImportReport(hashlib.sha256(data).hexdigest(), len(lines))
+    try:
+        with rt.db.write() as session:
+            _require_booker(session, rt, actor.principal)
+            known = _booked(session, sorted({x.booking_id for x in lines}))
+            seen: set[str] = set()
+            for x in lines:
+                if x.booking_id in known or x.booking_id in seen:
+                    again = "earlier in this file" if x.booking_id in seen else "by an earlier import"
+                    again_de = "weiter oben in dieser Datei" if x.booking_id in seen else "bei einem früheren Import"
+                    report.problems.append(ImportProblem(x.line, x.booking_id, "duplicate",
+                                                         f"booking {x.booking_id} was imported {again}",
+                                                         f"Buchung {x.booking_id} wurde bereits {again_de} gebucht",
+                                                         x.amount, x.purpose))
+                    continue
+                seen.add(x.booking_id)
+                procedure, why, why_de = _match(session, actor.principal, x.purpose)
+                if procedure is None:
+                    report.problems.append(ImportProblem(x.line, x.booking_id, "unmatched", why, why_de, x.amount,
+                                                         x.purpose))
+                    continue
+                row = _book(session, actor, procedure, x.paid_on, x.amount, x.purpose or None, x.booking_id,
+                            "import")
+                report.imported.append(ImportedLine(x.line, x.booking_id, row.id, procedure.id,
+                                                    procedure.reference, x.paid_on, x.amount))
+            audit.record(session, actor, "levy.payments.import", "levy_payment_import", report.sha256[:16],
+                         details={"filename": filename, "sha256": report.sha256, "lines": report.lines,
+                                  "imported": len(report.imported), "total": str(report.total),
+                                  "duplicates": [p.line for p in report.duplicates],
+                                  "unmatched": [p.line for p in report.unmatched]})
+    except IntegrityError:
+        # Another import booked one of these lines meanwhile (the booking number is unique): nothing of this one
+        # was booked, and importing the file again skips what the other booked.
+        raise Conflict("another import booked some of these lines at the same time; nothing was booked, import "
+                       "the file again", detail_de="Ein gleichzeitiger Import hat einige dieser Buchungen erfasst; "
+                                                   "es wurde nichts gebucht – bitte die Datei erneut importieren") \
+            from None
+    return report
