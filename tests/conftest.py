@@ -106,6 +106,11 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+# For tests whose subject is the same code on either database (parsing, rendering, validation of a body): they
+# run on SQLite only, to keep the suite's time for what the databases do differently.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

@@ -125,6 +125,7 @@ def test_the_demo_surveys_and_assesses_the_levy_through_the_services(tmp_path: P
         rt.close()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the seeding itself runs on both
 def test_the_demo_computation_waits_for_lena_and_not_for_its_author(tmp_path: Path, db_url: str) -> None:
     """wilhelm computed the Beispiel household: he may not confirm it, anna (Kämmerei) may not even take the task;
     lena confirms and the notice is filed."""

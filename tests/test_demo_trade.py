@@ -128,6 +128,7 @@ def test_demo_seeds_the_trade_register_through_the_services(tmp_path: Path, db_u
         rt.close()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the seeding itself runs on both
 def test_only_the_trade_clerks_decide_the_demo_notification(tmp_path: Path, db_url: str) -> None:
     """anna (Kämmerei) and heidi (approver, head of the Ordnungsamt, not a clerk there) may not take the pending
     notification's step or file a notification; olga may."""

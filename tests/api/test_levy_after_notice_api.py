@@ -14,8 +14,13 @@ import pytest
 
 from eakte.clock import set_clock
 from eakte.runtime import Runtime
+from tests.conftest import SQLITE_ONLY
 from tests.levy_fixtures import (build_flat_procedure, build_levy_town, compute_assessment, levy_actor, levy_decide,
                                  levy_runtime_at, levy_view, members, put_household, run_to_running)
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 HEADER = "Buchungsnummer;Buchungsdatum;Betrag;Verwendungszweck\n"
 

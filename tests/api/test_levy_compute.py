@@ -13,9 +13,13 @@ from sqlalchemy import select
 from eakte.api.schemas_levy_compute import COMPUTE_EXAMPLE, COMPUTE_EXAMPLE_RESULT
 from eakte.models import AuditEvent, LevyTableVersion
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.levy_fixtures import build_levy_town, levy_runtime_at
 from workflows.levy.tables import DEFAULT_FILE, default_tables
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 URL = "/api/v1/levy/compute"
 

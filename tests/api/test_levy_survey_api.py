@@ -16,8 +16,13 @@ from sqlalchemy import func, select
 from eakte.clock import set_clock
 from eakte.models import LevySurvey
 from eakte.runtime import Runtime
+from tests.conftest import SQLITE_ONLY
 from tests.levy_fixtures import build_levy_town, levy_runtime_at
 from tests.services.test_trade_letters import assert_pdfa
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "levy" / "landlord_list.csv"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)

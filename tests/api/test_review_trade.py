@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from eakte.clock import set_clock
 from eakte.models import AuditEvent, Case, Document, Procedure, TradeEntry, TradeTransmission
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.helpers import pdf_bytes
 from tests.trade_fixtures import (add_trade_users, anmeldung_payload, decide, mark_sent, open_task, outbox_runtime,
                                   submit, walk_to_done)
@@ -534,6 +534,7 @@ BAD_INTAKE: list[Any] = [
 ]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("index", range(len(BAD_INTAKE)))
 def test_bad_intake_bodies_are_4xx(rt: Runtime, town: Town, client: Any, index: int) -> None:
     body = BAD_INTAKE[index]
@@ -677,6 +678,7 @@ def test_a_held_notification_that_is_rejected_leaves_no_open_follow_up(rt: Runti
 
 # --- plausible dates ----------------------------------------------------------------------------------------
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("field, value, message", [
     ("effective_on", "1899-12-31", "vor dem 01.01.1900"),
     ("effective_on", "0026-03-01", "vor dem 01.01.1900"),  # a year typed short

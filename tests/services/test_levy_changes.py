@@ -16,9 +16,14 @@ from eakte.errors import Conflict, Forbidden, Invalid, NotFound
 from eakte.models import AuditEvent, Document, LevyNotice, Procedure, WorkflowInstance
 from eakte.runtime import Runtime
 from eakte.services.levy import changes, household, payments
+from tests.conftest import SQLITE_ONLY
 from tests.levy_fixtures import (build_flat_procedure, decide_open, levy_actor, levy_runtime_at, members,
                                  run_to_running)
 from tests.services.test_levy_objections import run_from_computation, step
+
+# Changes and cancellations take the same locks and queries as the objections, whose tests run on both databases
+# (test_levy_objections); these run on SQLite.
+pytestmark = SQLITE_ONLY
 
 D = dt.date.fromisoformat
 

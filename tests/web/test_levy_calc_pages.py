@@ -13,10 +13,14 @@ from typing import Any, Iterator
 import pytest
 
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.levy_fixtures import build_levy_town, levy_runtime_at
 from tests.web.conftest import csrf_token, post_form
 from workflows.levy.tables import DEFAULT_FILE
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 CALC, TABLES = "/abgabe/rechner", "/abgabe/tabellen"
 BANNER = "Standardwerte – von der Gemeinde zu bestätigen"

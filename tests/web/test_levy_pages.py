@@ -15,10 +15,14 @@ from flask.testing import FlaskClient
 
 from eakte.clock import set_clock
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.levy_fixtures import (build_flat_procedure, build_levy_town, levy_actor, levy_decide, levy_runtime_at,
                                  levy_view, members, put_household)
 from tests.web.conftest import post_form
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 NOW = dt.datetime(2026, 2, 10, 9, 0, tzinfo=dt.timezone.utc)
 

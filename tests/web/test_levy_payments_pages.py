@@ -15,10 +15,14 @@ from flask.testing import FlaskClient
 
 from eakte.models import Procedure
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.levy_fixtures import (at_day, build_flat_procedure, build_levy_town, levy_actor, levy_runtime_at, members,
                                  run_to_running)
 from tests.web.conftest import post_form
+
+# The levy's pages and API bodies are the same code on either database; the levy services' tests (survey,
+# assessment, payments, objections) run on both.
+pytestmark = SQLITE_ONLY
 
 HEADER = "Buchungsnummer;Buchungsdatum;Betrag;Verwendungszweck\n"
 

@@ -16,7 +16,7 @@ from eakte.models import AuditEvent, Case, Deputy, Document, DocumentVersion, Ta
 from eakte.services import identity, workflow
 from eakte.services.access import Actor
 from eakte.services.logins import session_principal  # noqa: F401 - the session rows are the service's
-from tests.conftest import OPERATOR
+from tests.conftest import OPERATOR, SQLITE_ONLY
 from tests.helpers import create_case, pdf_bytes, upload as api_upload
 from tests.web.conftest import PASSWORD, csrf_token, log_in, post_form
 from tests.web.invoice_town import (XR, decide, inbox_rows, invoice_town, reference_of, rt,  # noqa: F401
@@ -257,6 +257,7 @@ def test_deciding_twice_decides_once(signed_in, invoice_town, rt) -> None:  # ty
     assert done == 1 and steps == 2  # one decision, one next step: not two sachlich tasks
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("key", ["approve", "__class__", "", "forward ", "FORWARD", "x" * 10_000])
 def test_a_decision_not_offered_is_refused(signed_in, invoice_town, rt, key) -> None:  # type: ignore[no-untyped-def]
     anna = signed_in("anna")
@@ -434,6 +435,7 @@ def _local(location: str) -> bool:
     return (cleaned.startswith("/") and not cleaned.startswith("//")) or cleaned.startswith("http://localhost/")
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("target", EVIL_NEXT)
 def test_no_open_redirect_through_next(web, signed_in, invoice_town, target) -> None:  # type: ignore[no-untyped-def]
     token = csrf_token(web, "/login")
@@ -520,6 +522,7 @@ HOSTILE_FILES = [
 ]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("name,content,claimed", HOSTILE_FILES)
 def test_a_hostile_file_is_never_rendered_in_our_origin(client, signed_in, town, rt, name, content, claimed) -> None:  # type: ignore[no-untyped-def]
     case_id = create_case(client, town.auth("anna"))["id"]

@@ -12,7 +12,7 @@ import csv
 import io
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, BinaryIO, Iterator, TextIO
 
@@ -26,7 +26,9 @@ MAX_FLATS = 1000
 MAX_PROBLEMS = 200  # a wholly wrong file would otherwise list every cell
 TENANT = "tenant_name"
 LANDLORD = "landlord"
-_BY_NAME = {f.name: f for f in FIELDS}
+# The fields' type checks without their bounds: _range_problem names a list's out-of-range value in the words of
+# the list (the bounds themselves guard every other way a value is written).
+_BY_NAME = {f.name: replace(f, minimum=None, maximum=None) for f in FIELDS}
 
 # Header (lower case, spaces collapsed, a trailing "(m²)" or "(€)" dropped) → field name.
 _HEADERS = {
