@@ -79,7 +79,10 @@ def test_gewa_1_2_3_in_the_browser(browser: Browser, live_server: LiveServer) ->
     olga.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Gewerberegister").click()
     olga.locator("#trade-q").fill(NAME)
     olga.get_by_role("button", name="Filtern").click()
+    # The unfiltered list shows the same link: wait for the filtered page, or the click races the navigation.
+    expect(olga).to_have_url(re.compile(r"[?&]q="))
     olga.get_by_role("link", name=business_id).click()
+    expect(olga.get_by_role("heading", level=1)).to_contain_text(NAME)
     business = olga.url
     olga.get_by_role("link", name="Ummeldung erfassen").click()
     olga.get_by_label("Datum der Änderung").fill(TODAY)

@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from eakte.models import ApiToken, AuditEvent, Unit, User
 from eakte.runtime import Runtime
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.web.conftest import PASSWORD, csrf_token, log_in, post_form
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 PATH_ARGS = {"username": "anna", "code": "20", "token_id": 1}
 

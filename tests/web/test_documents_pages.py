@@ -8,8 +8,12 @@ import re
 from sqlalchemy import func, select
 
 from eakte.models import Document, DocumentVersion
+from tests.conftest import SQLITE_ONLY
 from tests.helpers import create_case, pdf_bytes, upload
 from tests.web.conftest import csrf_token
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44 + b"\x80\x00\x00\x00" + \
       b"\x00" * 64 + b"PE\x00\x00L\x01\x03\x00" + b"\x00" * 200

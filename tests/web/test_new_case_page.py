@@ -7,7 +7,11 @@ import re
 from sqlalchemy import func, select
 
 from eakte.models import Case
+from tests.conftest import SQLITE_ONLY
 from tests.web.conftest import post_form
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 NEW = "/cases/new"
 

@@ -9,8 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from eakte.errors import Forbidden
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.web.conftest import post_form
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 EXCEPTION_NAMES = ("Traceback", "RuntimeError", "Forbidden", "NotFound", "Exception")
 

@@ -12,8 +12,11 @@ from eakte.clock import office_today
 from eakte.services import identity
 from eakte.models import AuditEvent
 from eakte.services.access import Actor, Principal
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.web.conftest import PASSWORD, csrf_token, log_in, post_form
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 NEW = "a much longer passphrase"
 _SECRET = re.compile(r'id="token-secret" type="text" value="(eak_[^"]+)"')

@@ -11,9 +11,12 @@ from sqlalchemy import select
 from eakte.clock import utcnow
 from eakte.models import AuditEvent, DocumentVersion
 from eakte.runtime import QueueInfo
-from tests.conftest import Town
+from tests.conftest import SQLITE_ONLY, Town
 from tests.services.test_verification import corrupt_newest_blob, failed_upload, tamper_third_event, uploaded
 from tests.web.conftest import post_form
+
+# Page rendering and form handling over services whose own tests run on both databases: SQLite only here.
+pytestmark = SQLITE_ONLY
 
 
 def _events(rt, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
