@@ -135,7 +135,7 @@ def levy_remind(ctx: click.Context, username: str) -> None:
 
 @levy.group("payments")
 def levy_payments() -> None:
-    """The levy's payments: the cash office's CSV import."""
+    """The levy's payments: the cash office's CSV import, reversals."""
 
 
 @levy_payments.command("import")
@@ -158,5 +158,24 @@ def levy_payments_import(ctx: click.Context, file: Path, username: str) -> None:
         fail(" ".join((exc.detail_de or str(exc)).split()))
     for problem in report.problems:
         click.echo(f"line {problem.line}: {problem.kind}: {problem.booking_id}: {problem.message_de}")
-    click.echo(f"{len(report.imported)} of {report.lines} payments booked ({report.total:.2f} EUR), "
-               f"{len(report.duplicates)} duplicates, {len(report.unmatched)} unmatched.")
+    click.echo(f"{len(report.imported)} of {report.lines} payments booked ({report.total:.2f} EUR; "
+               f"{len(report.confirmed)} confirm payments typed in by hand), {len(report.duplicates)} duplicates, "
+               f"{len(report.unmatched)} unmatched.")
+
+
+@levy_payments.command("reverse")
+@click.argument("payment_id", type=click.IntRange(min=1, max=2**63 - 1))
+@click.option("--reason", required=True, help="Why the payment is reversed (e.g. booked to the wrong case).")
+@click.option("--as", "username", required=True, help="The levy clerk who reverses it (audited under them).")
+@click.pass_context
+def levy_payments_reverse(ctx: click.Context, payment_id: int, reason: str, username: str) -> None:
+    """Reverse (Storno) payment PAYMENT_ID: a reversal names it, and neither counts in the balance any more."""
+    from eakte.cli import fail, runtime, user_actor
+    from eakte.errors import EakteError
+    from eakte.services.levy.payments import reverse_payment
+    rt = runtime(ctx)
+    try:
+        reversal = reverse_payment(rt, user_actor(rt, username), payment_id, reason)
+    except EakteError as exc:
+        fail(" ".join((exc.detail_de or str(exc)).split()))
+    click.echo(f"payment {payment_id} reversed ({reversal.amount:.2f} EUR), reversal {reversal.id}.")

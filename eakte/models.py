@@ -668,11 +668,13 @@ class LevyObjection(Base):
 
 class LevyPayment(Base):
     """A payment received for a levy procedure, typed in or imported from the cash office's CSV (`booking_id`
-    keeps an import from booking a line twice)."""
+    keeps an import from booking a line twice), or the reversal of one."""
 
     __tablename__ = "levy_payments"
     __table_args__ = (
-        CheckConstraint("source IN ('manual', 'import')", name="ck_levy_payment_source"),
+        CheckConstraint("source IN ('manual', 'import', 'reversal')", name="ck_levy_payment_source"),
+        CheckConstraint("source != 'reversal' OR (supersedes_id IS NOT NULL AND note IS NOT NULL)",
+                        name="ck_levy_payment_reversal"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -684,6 +686,10 @@ class LevyPayment(Base):
     source: Mapped[str] = mapped_column(String(20), default="manual")
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # A reversal (source "reversal", with its reason in `note`) or the cash office's line for a payment typed in
+    # by hand (source "import") names the payment it supersedes; rows are never changed (a trigger refuses).
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("levy_payments.id"), unique=True)
+    note: Mapped[str | None] = mapped_column(String(500))
 
 
 # --- search -------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from eakte.api.auth import current_actor, token_auth
 from eakte.api.routes import api, current_runtime
 from eakte.api.schemas_levy_payments import (LevyArrearsOut, LevyArrearsQuery, LevyBalanceOut, LevyChangeIn,
                                              LevyChangeOut, LevyImportOut, LevyObjectionDecisionIn, LevyObjectionIn,
-                                             LevyObjectionOut, LevyPaymentIn, LevyPaymentOut, LevyPaymentUpload)
+                                             LevyObjectionOut, LevyPaymentIn, LevyPaymentOut, LevyPaymentUpload,
+                                             LevyReversalIn)
 from eakte.clock import office_today
 from eakte.services.levy import changes, objections, payments
 
@@ -86,6 +87,17 @@ def withdraw_cancellation(procedure_id: int) -> Any:
 def record_payment(procedure_id: int, body: dict[str, Any]) -> Any:
     return payments.record_payment(current_runtime(), current_actor(), procedure_id, body["paid_on"],
                                    body["amount"], body["reference"]), 201
+
+
+@api.post("/levy/payments/<int:payment_id>/reversal")
+@api.auth_required(token_auth)
+@api.input(LevyReversalIn, arg_name="body")
+@api.output(LevyPaymentOut, status_code=201)
+@api.doc(summary="Reverse (Storno) a payment booked in error, with the reason: a reversal names it and neither "
+                 "counts in the balance. Clerks of the levy unit; 409 for a reversal, a payment reversed already or "
+                 "one the cash office's booking confirmed")
+def reverse_payment(payment_id: int, body: dict[str, Any]) -> Any:
+    return payments.reverse_payment(current_runtime(), current_actor(), payment_id, body["reason"]), 201
 
 
 @api.get("/levy/procedures/<int:procedure_id>/payments")

@@ -81,9 +81,21 @@ class LevyPaymentOut(Schema):
     reference = fields.String(allow_none=True)
     booking_id = fields.String(allow_none=True, metadata={"description": "the cash office's booking number "
                                                                          "(imported payments)"})
-    source = fields.String(metadata={"description": "manual or import"})
+    source = fields.String(metadata={"description": "manual, import or reversal"})
     recorded_at = fields.DateTime()
     recorded_by = fields.String(allow_none=True)
+    supersedes_id = fields.Integer(allow_none=True, metadata={
+        "description": "a reversal: the payment it reverses; an imported line: the typed-in payment it confirms"})
+    note = fields.String(allow_none=True, metadata={"description": "a reversal's reason"})
+    superseded_by = fields.Integer(allow_none=True, metadata={
+        "description": "the reversal or the imported line that took this payment's place"})
+    superseded_as = fields.String(allow_none=True, metadata={"description": "reversal or import"})
+    counts = fields.Boolean(metadata={"description": "whether the payment is in the balance"})
+
+
+class LevyReversalIn(Strict):
+    reason = fields.String(required=True, validate=validators.Length(max=500),
+                           metadata={"description": "why the payment is reversed (e.g. booked to the wrong case)"})
 
 
 class LevyPaymentItem(LevyPaymentOut):
@@ -126,6 +138,8 @@ class LevyImportedLineOut(Schema):
     procedure_reference = fields.String()
     paid_on = fields.Date()
     amount = fields.String(metadata=MONEY)
+    confirms_payment_id = fields.Integer(allow_none=True, metadata={
+        "description": "the payment typed in by hand this line confirms: the money counts once"})
 
 
 class LevyImportProblemOut(Schema):

@@ -8,7 +8,7 @@ from eakte.errors import Invalid
 def required_text(value: str | None, field: str, max_len: int, *, empty_de: str | None = None,
                   too_long_de: str | None = None) -> str:
     text = (value or "").strip()
-    if not text:
+    if not any(ch.isprintable() and not ch.isspace() for ch in text):  # blank, or only invisible characters
         raise Invalid(f"{field} must not be empty", field=field, detail_de=empty_de)
     if len(text) > max_len:
         raise Invalid(f"{field}: at most {max_len} characters", field=field, detail_de=too_long_de)

@@ -179,3 +179,25 @@ def test_payments_import_balance_and_arrears(client: Any, town: Any, pid: int) -
     on_the_day = client.get("/api/v1/levy/arrears?today=2026-04-02", headers=w).get_json()
     assert on_the_day["items"][0]["amount"] == str(Decimal(monthly) - Decimal("70.00"))  # April less the 70 paid
     assert client.get("/api/v1/levy/arrears?today=2026-04-01", headers=w).get_json()["items"][0]["amount"] == monthly
+
+
+def test_a_payment_is_reversed_through_the_api(client: Any, town: Any, pid: int) -> None:
+    w = town.auth("wilhelm")
+    paid = client.post(f"/api/v1/levy/procedures/{pid}/payments", json={"paid_on": "2026-04-02",
+                                                                        "amount": "40,00"}, headers=w).get_json()
+    resp = client.post(f"/api/v1/levy/payments/{paid['id']}/reversal", json={}, headers=w)
+    assert resp.status_code == 422 and "reason" in str(resp.get_json())
+    resp = client.post(f"/api/v1/levy/payments/{paid['id']}/reversal", json={"reason": "x"},
+                       headers=town.auth("rita"))
+    assert resp.status_code == 403 and resp.content_type == "application/problem+json"
+    resp = client.post(f"/api/v1/levy/payments/{paid['id']}/reversal", json={"reason": "doppelt"}, headers=w)
+    assert resp.status_code == 201, resp.get_json()
+    assert (resp.get_json()["source"], resp.get_json()["supersedes_id"]) == ("reversal", paid["id"])
+    resp = client.post(f"/api/v1/levy/payments/{paid['id']}/reversal", json={"reason": "doppelt"}, headers=w)
+    assert resp.status_code == 409
+    balance = client.get(f"/api/v1/levy/procedures/{pid}/payments", headers=w).get_json()
+    assert balance["paid"] == "0.00"
+    assert [(p["id"], p["counts"], p["superseded_as"]) for p in balance["payments"]] == [
+        (paid["id"], False, "reversal"), (paid["id"] + 1, False, None)]
+    assert client.post("/api/v1/levy/payments/99999999999999999999/reversal", json={"reason": "x"},
+                       headers=w).status_code == 404

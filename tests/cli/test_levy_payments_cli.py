@@ -60,9 +60,11 @@ def test_import_reports_each_line_not_booked(run, tmp_path: Path) -> None:  # ty
         out = run("levy", "payments", "import", str(csv), "--as", "wilhelm").stdout.strip().splitlines()
         assert out == ["line 3: unmatched: K-2: kein Aktenzeichen im Verwendungszweck",
                        "line 4: duplicate: K-1: Buchung K-1 wurde bereits weiter oben in dieser Datei gebucht",
-                       "1 of 3 payments booked (155.10 EUR), 1 duplicates, 1 unmatched."]
+                       "1 of 3 payments booked (155.10 EUR; 0 confirm payments typed in by hand), 1 duplicates, "
+                       "1 unmatched."]
         out = run("levy", "payments", "import", str(csv), "--as", "lena").stdout.strip().splitlines()
-        assert out[-1] == "0 of 3 payments booked (0.00 EUR), 2 duplicates, 1 unmatched."
+        assert out[-1] == "0 of 3 payments booked (0.00 EUR; 0 confirm payments typed in by hand), 2 duplicates, " \
+            "1 unmatched."
         assert _payments(run) == 1
     finally:
         set_clock(None)

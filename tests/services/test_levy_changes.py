@@ -15,7 +15,7 @@ from sqlalchemy import select
 from eakte.errors import Conflict, Forbidden, Invalid, NotFound
 from eakte.models import AuditEvent, Document, LevyNotice, Procedure, WorkflowInstance
 from eakte.runtime import Runtime
-from eakte.services.levy import changes, household, payments
+from eakte.services.levy import changes, household, objections, payments
 from tests.conftest import SQLITE_ONLY
 from tests.levy_fixtures import (build_flat_procedure, decide_open, levy_actor, levy_runtime_at, members,
                                  run_to_running)
@@ -139,6 +139,21 @@ def test_whoever_applies_for_a_cancellation_cannot_confirm_it(rt: Runtime, pid: 
         actions = set(session.execute(select(AuditEvent.action).where(AuditEvent.action.like("levy.cancel%")))
                       .scalars())
     assert actions == {"levy.cancel.request", "levy.cancel.withdraw"}
+
+
+def test_no_objection_is_recorded_over_a_pending_cancellation(rt: Runtime, pid: int) -> None:
+    """The review would decide on a notice about to be cancelled, and its remedy would replace the application:
+    the cancellation is confirmed or withdrawn first; the objection keeps its day of receipt."""
+    changes.cancel(rt, levy_actor(rt, "wilhelm"), pid, D("2026-05-01"), "Auszug")
+    with pytest.raises(Conflict) as exc:
+        objections.file_objection(rt, levy_actor(rt, "lena"), pid, D("2026-04-02"), "Die Abgabe ist zu hoch")
+    assert "Aufhebung beantragt" in exc.value.detail_de
+    with rt.db.read() as session:
+        assert session.get(Procedure, pid).metadata_["pending"]["kind"] == "cancellation"
+    assert step(rt, pid) == "laufend"
+    changes.withdraw_cancellation(rt, levy_actor(rt, "lena"), pid)
+    entry = objections.file_objection(rt, levy_actor(rt, "lena"), pid, D("2026-04-02"), "Die Abgabe ist zu hoch")
+    assert entry.received_on == D("2026-04-02") and step(rt, pid) == "widerspruch"
 
 
 def test_only_the_levy_units_clerks_change_or_cancel(rt: Runtime, pid: int) -> None:

@@ -148,3 +148,25 @@ def test_payments_form_import_and_arrears(rt: Runtime, signed_in: Any, pid: int)
     resp = post_form(signed_in("rita"), "/abgabe/zahlungen", {"file": (io.BytesIO(csv), "kasse.csv")},
                      content_type="multipart/form-data")
     assert resp.status_code == 403
+
+
+def test_a_payment_is_reversed_from_its_page_with_a_reason(rt: Runtime, signed_in: Any, pid: int) -> None:
+    client = signed_in("wilhelm")
+    path = f"/abgabe/vorgaenge/{pid}/zahlungen"
+    assert post_form(client, path, {"paid_on": "2026-04-02", "amount": "300,00"}).status_code == 303
+    html = page(client, path)
+    link = html.split('href="/abgabe/zahlungen/', 1)[1].split('"', 1)[0]
+    form = f"/abgabe/zahlungen/{link}"
+    assert link.endswith("/storno") and "Stornieren" in html
+    assert "300,00" in page(client, form)
+    resp = post_form(client, form, {"reason": " "})
+    assert resp.status_code == 422 and 'id="reason-error"' in resp.get_data(as_text=True)
+    resp = post_form(client, form, {"reason": "dem falschen Vorgang gebucht"}, token_from=form)
+    assert resp.status_code == 303
+    html = page(client, path)
+    assert "storniert" in html and "dem falschen Vorgang gebucht" in html and "<del>" in html
+    assert f'href="{form}"' not in html  # nothing left to reverse
+    resp = post_form(client, form, {"reason": "noch einmal"}, token_from=form)
+    assert resp.status_code == 409 and "bereits storniert" in resp.get_data(as_text=True)
+    page(signed_in("rita"), form, 403)  # the auditor sees the payments, not the form
+    page(signed_in("anna"), form, 404)

@@ -1,4 +1,4 @@
-"""the misallocation levy: surveys, table versions, assessments (immutable), notices, objections, payments
+"""the misallocation levy: surveys, table versions, assessments and payments (immutable), notices, objections
 
 Revision ID: 0014
 Revises: 0013
@@ -14,19 +14,20 @@ branch_labels = None
 depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
-ASSESSMENTS_MESSAGE = "levy assessments are immutable"
 
 
-def _immutable_assessments() -> None:
+def _immutable(table: str) -> None:
+    """UPDATE and DELETE refused by the database itself: the table is append-only (as the audit trail)."""
+    message = f"{table.replace('_', ' ')} are immutable"
     if op.get_bind().dialect.name == "sqlite":
         for event in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER levy_assessments_no_{event.lower()} BEFORE {event} ON levy_assessments "
-                       f"BEGIN SELECT RAISE(ABORT, '{ASSESSMENTS_MESSAGE}'); END")
+            op.execute(f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+                       f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
         return
-    op.execute("CREATE FUNCTION eakte_levy_assessments_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-               f"RAISE EXCEPTION '{ASSESSMENTS_MESSAGE}'; END $$")
-    op.execute("CREATE TRIGGER levy_assessments_immutable BEFORE UPDATE OR DELETE ON levy_assessments "
-               "FOR EACH ROW EXECUTE FUNCTION eakte_levy_assessments_immutable()")
+    op.execute(f"CREATE FUNCTION eakte_{table}_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+               f"RAISE EXCEPTION '{message}'; END $$")
+    op.execute(f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
+               f"FOR EACH ROW EXECUTE FUNCTION eakte_{table}_immutable()")
 
 
 def upgrade() -> None:
@@ -77,7 +78,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_levy_assessments_case_id', 'levy_assessments', ['case_id'])
     op.create_index('ix_levy_assessments_procedure_id', 'levy_assessments', ['procedure_id'])
-    _immutable_assessments()
+    _immutable('levy_assessments')
     op.create_table(
         'levy_notices',
         sa.Column('id', ID, primary_key=True),
@@ -130,16 +131,25 @@ def upgrade() -> None:
         sa.Column('source', sa.String(20), nullable=False),
         sa.Column('recorded_at', sa.DateTime(), nullable=False),
         sa.Column('recorded_by', ID, sa.ForeignKey('users.id'), nullable=False),
-        sa.CheckConstraint("source IN ('manual', 'import')", name='ck_levy_payment_source'),
+        # A reversal, or the cash office's line for a payment typed in by hand, names the payment it supersedes.
+        sa.Column('supersedes_id', ID, sa.ForeignKey('levy_payments.id'), nullable=True, unique=True),
+        sa.Column('note', sa.String(500), nullable=True),
+        sa.CheckConstraint("source IN ('manual', 'import', 'reversal')", name='ck_levy_payment_source'),
+        sa.CheckConstraint("source != 'reversal' OR (supersedes_id IS NOT NULL AND note IS NOT NULL)",
+                           name='ck_levy_payment_reversal'),
     )
     op.create_index('ix_levy_payments_case_id', 'levy_payments', ['case_id'])
     op.create_index('ix_levy_payments_procedure_id', 'levy_payments', ['procedure_id'])
+    _immutable('levy_payments')
 
 
 def downgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
     for table in ('levy_payments', 'levy_objections', 'levy_notices'):
         op.drop_table(table)
-    if op.get_bind().dialect.name == "postgresql":
+        if postgres and table == 'levy_payments':
+            op.execute("DROP FUNCTION IF EXISTS eakte_levy_payments_immutable()")
+    if postgres:
         op.execute("DROP TRIGGER IF EXISTS levy_assessments_immutable ON levy_assessments")
         op.execute("DROP FUNCTION IF EXISTS eakte_levy_assessments_immutable()")
     op.drop_table('levy_assessments')

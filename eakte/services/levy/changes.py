@@ -27,9 +27,8 @@ from eakte.models import Procedure
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, acting_for
-from eakte.services.levy.common import levy_procedure, require_step
-from eakte.services.levy.objections import (decide, newest_notice, open_objection, open_task, require_may_decide,
-                                            required_text)
+from eakte.services.levy.common import levy_procedure, require_step, required_text
+from eakte.services.levy.objections import decide, newest_notice, open_objection, open_task, require_may_decide
 
 REASON_MAX = 5_000
 

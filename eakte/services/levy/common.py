@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from eakte.errors import Conflict, NotFound
 from eakte.models import Procedure, Unit, WorkflowInstance
 from eakte.runtime import Runtime
+from eakte.services import inputs
 from eakte.services.access import Actor, require_change_case, require_view_procedure
 from eakte.services.pdf_letters import LetterTemplates
 from workflows.definition import CaseType
@@ -63,3 +64,9 @@ def require_step(session: Session, procedure: Procedure, steps: tuple[str, ...],
                        detail_de=f"{what_de} ist im aktuellen Bearbeitungsstand von {procedure.reference} nicht "
                                  "möglich", step=step)
     return step
+
+
+def required_text(value: str | None, field: str, label_de: str, max_length: int) -> str:
+    """A text the record needs (a reason, grounds, a note): not blank, not longer than its column."""
+    return inputs.required_text(value, field, max_length, empty_de=f"Bitte {label_de} angeben",
+                                too_long_de=f"Höchstens {max_length} Zeichen")

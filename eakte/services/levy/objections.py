@@ -33,7 +33,7 @@ from eakte.models import LevyNotice, LevyObjection, Procedure, Task
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor
-from eakte.services.levy.common import levy_procedure, levy_type, require_step
+from eakte.services.levy.common import levy_procedure, levy_type, require_step, required_text
 from workflows.levy import deadlines
 
 GROUNDS_MAX = 20_000
@@ -42,17 +42,6 @@ AUTHORITY_MAX = 300  # LevyObjection.forwarded_to
 
 
 # --- shared by the after-notice services (objections, changes) ----------------------------------------------
-
-def required_text(value: str | None, field: str, label_de: str, max_length: int) -> str:
-    """A text the record needs: not blank, not longer than its column."""
-    text = (value or "").strip()
-    if not text or not any(ch.isprintable() and not ch.isspace() for ch in text):
-        raise Invalid(f"{field} is required", field=field, detail_de=f"Bitte {label_de} angeben")
-    if len(text) > max_length:
-        raise Invalid(f"{field} is longer than {max_length} characters", field=field,
-                      detail_de=f"{label_de} ist länger als {max_length} Zeichen")
-    return text
-
 
 def not_in_future(day: dt.date, field: str, label_de: str) -> dt.date:
     if day > office_today():
@@ -205,6 +194,12 @@ def file_objection(rt: Runtime, actor: Actor, procedure_id: int, received_on: dt
         if open_objection(session, procedure.id) is not None:
             raise Conflict(f"{procedure.reference} has an objection not yet decided",
                            detail_de=f"Im Vorgang {procedure.reference} ist bereits ein Widerspruch offen")
+        if ((procedure.metadata_ or {}).get("pending") or {}).get("kind") == "cancellation":
+            # The review would decide on a notice about to be cancelled, and a remedy would replace the application.
+            # The objection keeps its own day of receipt, so recording it after the decision loses nothing.
+            raise Conflict(f"a cancellation of {procedure.reference} awaits its confirmation; confirm or withdraw "
+                           "it first", detail_de="Für diesen Vorgang ist eine Aufhebung beantragt; sie ist zuerst zu "
+                                                 "bestätigen oder zu verwerfen, dann wird der Widerspruch erfasst")
         task = open_task(session, procedure, "laufend")
         require_may_decide(session, actor, task)
         due = deadline_of(rt, notice)

@@ -9,8 +9,15 @@ CSV), the balance of a procedure and the arrears of all.
   (422 naming the line and column). Of a well-formed file, a line whose booking number was imported already (or
   comes twice) is skipped as a duplicate, a line whose Verwendungszweck names no levy procedure the importing clerk
   may book to is skipped as unmatched; both are reported, the rest booked in one transaction.
-- Who: clerks of the levy unit (and admins) record and import; auditors read the balances and the arrears.
-  Every payment is audited ("levy.payment.record"), an import also as a whole ("levy.payments.import")."""
+- A payment typed in by hand and the cash office's line for the same money count once: a matched line of the
+  same amount within MATCH_DAYS of a typed-in payment of that procedure not yet confirmed supersedes it (the
+  booking number and the bank's day are kept, the typed-in entry drops out of the balance).
+- A payment is never changed or deleted (the database refuses it): a wrong one is reversed (Storno) with a
+  reason, which books a reversal row naming it; both drop out of the balance. A reversal is not reversed in turn
+  (the payment is recorded again), nor is a payment the cash office's line confirmed (reverse that line).
+- Who: clerks of the levy unit (and admins) record, import and reverse; auditors read the balances and the
+  arrears. Every payment is audited ("levy.payment.record", "levy.payment.reverse"), an import also as a whole
+  ("levy.payments.import")."""
 from __future__ import annotations
 
 import csv
@@ -27,18 +34,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eakte.clock import office_today, utcnow
-from eakte.errors import Conflict, Forbidden, Invalid, PayloadTooLarge
+from eakte.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from eakte.models import Case, LevyNotice, LevyPayment, Procedure, User
 from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, Principal, can_change_case, can_view_case, visible_cases_filter
-from eakte.services.levy.common import CASE_TYPE, levy_procedure, levy_type, levy_unit
+from eakte.services.levy.common import CASE_TYPE, levy_procedure, levy_type, levy_unit, required_text
 from workflows.levy.deadlines import month_start, monthly_schedule
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("100000.00")  # far above any monthly levy: a typo in the thousands, not a payment
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 REFERENCE_MAX = 140  # LevyPayment.reference (a SEPA remittance line)
+NOTE_MAX = 500  # LevyPayment.note (a reversal's reason)
+MATCH_DAYS = 14  # a typed-in payment and the cash office's booking of it lie at most this far apart
 BOOKING_MAX = 64  # LevyPayment.booking_id
 CSV_COLUMNS = ("Buchungsnummer", "Buchungsdatum", "Betrag", "Verwendungszweck")
 # A procedure reference: the case's (plan code/number/year) and the procedure's number, e.g. 50.20/0001/2026-1.
@@ -130,9 +139,18 @@ class PaymentEntry:
     amount: Decimal
     reference: str | None
     booking_id: str | None
-    source: str  # manual | import
+    source: str  # manual | import | reversal
     recorded_at: dt.datetime
     recorded_by: str | None
+    supersedes_id: int | None = None  # a reversal's payment, or the typed-in payment an imported line confirms
+    note: str | None = None  # a reversal's reason
+    superseded_by: int | None = None  # the reversal, or the imported line, that took this payment's place
+    superseded_as: str | None = None  # reversal | import
+
+    @property
+    def counts(self) -> bool:
+        """Whether the payment is in the balance: not a reversal, not reversed, not confirmed by an import."""
+        return self.source != "reversal" and self.superseded_by is None
 
 
 @dataclass(frozen=True)
@@ -184,10 +202,26 @@ def _payments(session: Session, procedure_ids: list[int]) -> dict[int, list[Paym
         rows = session.execute(select(LevyPayment, User.username).outerjoin(User, User.id == LevyPayment.recorded_by)
                                .where(LevyPayment.procedure_id.in_(procedure_ids))
                                .order_by(LevyPayment.paid_on, LevyPayment.id)).all()
+        later = {p.supersedes_id: p for p, _ in rows if p.supersedes_id is not None}
         for p, username in rows:
-            out[p.procedure_id].append(PaymentEntry(p.id, p.procedure_id, p.paid_on, money(p.amount), p.reference,
-                                                    p.booking_id, p.source, p.recorded_at, username))
+            out[p.procedure_id].append(_entry(p, username, later.get(p.id)))
     return out
+
+
+def _entry(row: LevyPayment, username: str | None, superseded_by: LevyPayment | None = None) -> PaymentEntry:
+    return PaymentEntry(row.id, row.procedure_id, row.paid_on, money(row.amount), row.reference, row.booking_id,
+                        row.source, row.recorded_at, username, row.supersedes_id, row.note,
+                        superseded_by.id if superseded_by else None, superseded_by.source if superseded_by else None)
+
+
+def paid_total(entries: list[PaymentEntry], until: dt.date | None = None) -> Decimal:
+    """What the payments in the balance add up to (those paid by `until`, if given)."""
+    return sum((p.amount for p in entries if p.counts and (until is None or p.paid_on <= until)), Decimal("0.00"))
+
+
+def counted(session: Session, procedure_id: int) -> list[PaymentEntry]:
+    """The procedure's payments in the balance (the caller has checked access)."""
+    return [p for p in _payments(session, [procedure_id])[procedure_id] if p.counts]
 
 
 def _oldest_unpaid(due: list[Due], paid: Decimal) -> dt.date | None:
@@ -206,7 +240,7 @@ def _balance(procedure: Procedure, notices: list[LevyNotice], payments: list[Pay
     rows = _schedule_of(notices)
     due = [d for d in rows if d.due_on <= today]
     expected = sum((d.amount for d in due), Decimal("0.00"))
-    paid = sum((p.amount for p in payments if p.paid_on <= today), Decimal("0.00"))  # the state on `today`
+    paid = paid_total(payments, today)  # the state on `today`
     return Balance(procedure.id, procedure.reference, today, rows, payments,
                    sum((d.amount for d in rows), Decimal("0.00")), expected, paid, expected - paid,
                    _oldest_unpaid(due, paid))
@@ -273,15 +307,16 @@ def _reference_text(value: str | None) -> str | None:
 
 
 def _book(session: Session, actor: Actor, procedure: Procedure, paid_on: dt.date, amount: Decimal,
-          reference: str | None, booking_id: str | None, source: str) -> LevyPayment:
+          reference: str | None, booking_id: str | None, source: str, confirms: int | None = None) -> LevyPayment:
     row = LevyPayment(case_id=procedure.case_id, procedure_id=procedure.id, paid_on=paid_on, amount=str(amount),
                       reference=reference, booking_id=booking_id, source=source, recorded_at=utcnow(),
-                      recorded_by=actor.principal.user_id)
+                      recorded_by=actor.principal.user_id, supersedes_id=confirms)
     session.add(row)
     session.flush()
     audit.record(session, actor, "levy.payment.record", "levy_payment", row.id, case_id=procedure.case_id,
                  details={"procedure": procedure.reference, "paid_on": paid_on.isoformat(), "amount": str(amount),
-                          "reference": reference, "booking_id": booking_id, "source": source})
+                          "reference": reference, "booking_id": booking_id, "source": source,
+                          "confirms_payment_id": confirms})
     return row
 
 
@@ -296,8 +331,59 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
     with rt.db.write() as session:
         procedure = levy_procedure(rt, session, actor, procedure_id, change=True)
         row = _book(session, actor, procedure, paid_on, value, text, None, "manual")
-        return PaymentEntry(row.id, procedure.id, row.paid_on, value, row.reference, None, "manual",
-                            row.recorded_at, actor.principal.username)
+        return _entry(row, actor.principal.username)
+
+
+def _payment(rt: Runtime, session: Session, actor: Actor, payment_id: int, *, change: bool) -> LevyPayment:
+    row = session.get(LevyPayment, payment_id)
+    if row is None:
+        raise NotFound(f"no levy payment {payment_id}", detail_de="Keine Zahlung mit dieser Nummer")
+    levy_procedure(rt, session, actor, row.procedure_id, change=change, lock=change)  # 404 for those who see nothing
+    return row
+
+
+def read_payment(rt: Runtime, actor: Actor, payment_id: int) -> PaymentEntry:
+    """One payment as its procedure's balance shows it (whoever may see the procedure)."""
+    with rt.db.read() as session:
+        row = _payment(rt, session, actor, payment_id, change=False)
+        return next(p for p in _payments(session, [row.procedure_id])[row.procedure_id] if p.id == row.id)
+
+
+def reverse_payment(rt: Runtime, actor: Actor, payment_id: int, reason: str) -> PaymentEntry:
+    """Reverse (Storno) a payment booked in error, with the reason (clerks of the levy unit): a reversal row names
+    it, and neither counts in the balance any more. Returns the reversal."""
+    text = required_text(reason, "reason", "den Grund der Stornierung", NOTE_MAX)
+    try:
+        with rt.db.write() as session:
+            row = _payment(rt, session, actor, payment_id, change=True)  # 404 first: others learn nothing
+            _require_booker(session, rt, actor.principal)
+            if row.source == "reversal":
+                raise Conflict(f"payment {row.id} is a reversal; record the payment again instead",
+                               detail_de="Eine Stornobuchung wird nicht storniert – bitte die Zahlung neu erfassen")
+            later = session.execute(select(LevyPayment).where(LevyPayment.supersedes_id == row.id)).scalar()
+            if later is not None and later.source == "reversal":
+                raise Conflict(f"payment {row.id} is reversed already", detail_de="Die Zahlung ist bereits storniert")
+            if later is not None:
+                raise Conflict(f"payment {row.id} is confirmed by the cash office's booking {later.booking_id}; "
+                               "reverse that one", detail_de="Die Zahlung ist durch die Buchung "
+                                                             f"{later.booking_id} der Stadtkasse bestätigt; bitte "
+                                                             "diese stornieren")
+            procedure = levy_procedure(rt, session, actor, row.procedure_id, change=True)
+            reversal = LevyPayment(case_id=row.case_id, procedure_id=row.procedure_id, paid_on=office_today(),
+                                   amount=row.amount, reference=row.reference, booking_id=None, source="reversal",
+                                   recorded_at=utcnow(), recorded_by=actor.principal.user_id,
+                                   supersedes_id=row.id, note=text)
+            session.add(reversal)
+            session.flush()
+            audit.record(session, actor, "levy.payment.reverse", "levy_payment", row.id, case_id=row.case_id,
+                         details={"procedure": procedure.reference, "reversal_id": reversal.id,
+                                  "paid_on": row.paid_on.isoformat(), "amount": row.amount,
+                                  "booking_id": row.booking_id, "source": row.source, "reason": text})
+            return _entry(reversal, actor.principal.username)
+    except IntegrityError:
+        # Someone reversed or confirmed it in the same moment (supersedes_id is unique).
+        raise Conflict(f"payment {payment_id} was reversed or confirmed meanwhile",
+                       detail_de="Die Zahlung wurde soeben storniert oder bestätigt") from None
 
 
 # --- the cash office's import -------------------------------------------------------------------------------
@@ -320,6 +406,7 @@ class ImportedLine:
     procedure_reference: str
     paid_on: dt.date
     amount: Decimal
+    confirms_payment_id: int | None = None  # the typed-in payment this line confirms (the money counts once)
 
 
 @dataclass(frozen=True)
@@ -347,6 +434,10 @@ class ImportReport:
     @property
     def unmatched(self) -> list[ImportProblem]:
         return [p for p in self.problems if p.kind == "unmatched"]
+
+    @property
+    def confirmed(self) -> list[ImportedLine]:
+        return [i for i in self.imported if i.confirms_payment_id is not None]
 
     @property
     def total(self) -> Decimal:
@@ -449,6 +540,19 @@ def _booked(session: Session, booking_ids: list[str], chunk: int = 500) -> set[s
     return known
 
 
+def _typed_in(session: Session, procedure: Procedure, line: CsvLine, claimed: set[int]) -> int | None:
+    """The typed-in payment of `procedure` this line is the booking of: the same amount, within MATCH_DAYS, not
+    confirmed, reversed or claimed by an earlier line; the nearest day first."""
+    superseded = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
+    rows = session.execute(select(LevyPayment.id, LevyPayment.paid_on).where(
+        LevyPayment.procedure_id == procedure.id, LevyPayment.source == "manual",
+        LevyPayment.amount == str(line.amount), LevyPayment.id.not_in(superseded),
+        LevyPayment.paid_on.between(line.paid_on - dt.timedelta(days=MATCH_DAYS),
+                                    line.paid_on + dt.timedelta(days=MATCH_DAYS)))).all()
+    free = sorted((abs((day - line.paid_on).days), pid) for pid, day in rows if pid not in claimed)
+    return free[0][1] if free else None
+
+
 def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
                     filename: str | None = None) -> ImportReport:
     """Book the cash office's CSV (clerks of the levy unit): all well-formed lines that match, in one transaction;
@@ -463,6 +567,7 @@ def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
             _require_booker(session, rt, actor.principal)
             known = _booked(session, sorted({x.booking_id for x in lines}))
             seen: set[str] = set()
+            claimed: set[int] = set()
             for x in lines:
                 if x.booking_id in known or x.booking_id in seen:
                     again = "earlier in this file" if x.booking_id in seen else "by an earlier import"
@@ -478,13 +583,17 @@ def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
                     report.problems.append(ImportProblem(x.line, x.booking_id, "unmatched", why, why_de, x.amount,
                                                          x.purpose))
                     continue
+                confirms = _typed_in(session, procedure, x, claimed)
                 row = _book(session, actor, procedure, x.paid_on, x.amount, x.purpose or None, x.booking_id,
-                            "import")
+                            "import", confirms)
+                if confirms is not None:
+                    claimed.add(confirms)
                 report.imported.append(ImportedLine(x.line, x.booking_id, row.id, procedure.id,
-                                                    procedure.reference, x.paid_on, x.amount))
+                                                    procedure.reference, x.paid_on, x.amount, confirms))
             audit.record(session, actor, "levy.payments.import", "levy_payment_import", report.sha256[:16],
                          details={"filename": filename, "sha256": report.sha256, "lines": report.lines,
                                   "imported": len(report.imported), "total": str(report.total),
+                                  "confirmed": [i.line for i in report.confirmed],
                                   "duplicates": [p.line for p in report.duplicates],
                                   "unmatched": [p.line for p in report.unmatched]})
     except IntegrityError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -17,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from eakte.clock import utcnow
 from eakte.errors import Invalid
-from eakte.models import (Case, Document, LevyAssessment, LevyNotice, LevyObjection, LevyPayment, Procedure, Task,
-                          User, WorkflowInstance)
+from eakte.models import (Case, Document, LevyAssessment, LevyNotice, LevyObjection, Procedure, Task, User,
+                          WorkflowInstance)
 from eakte.runtime import Runtime
 from eakte.services.access import Actor, can_change_case, visible_cases_filter
+from eakte.services.levy import payments
 from eakte.services.levy.common import CASE_TYPE, levy_procedure, levy_type
 from eakte.services.levy.household import HOUSEHOLD_STEPS
 from workflows.levy.case_type import STEPS
@@ -211,10 +211,9 @@ def _assessments(session: Session, procedure_id: int) -> list[AssessmentView]:
 
 
 def _payments(session: Session, procedure_id: int) -> PaymentsSummary:
-    rows = session.execute(select(LevyPayment.amount, LevyPayment.paid_on)
-                           .where(LevyPayment.procedure_id == procedure_id)).all()
-    total = sum((Decimal(a) for a, _ in rows), Decimal("0.00"))
-    return PaymentsSummary(len(rows), f"{total:.2f}", max((d for _, d in rows), default=None))
+    rows = payments.counted(session, procedure_id)  # reversed and confirmed entries are not money received
+    return PaymentsSummary(len(rows), f"{payments.paid_total(rows):.2f}", max((p.paid_on for p in rows),
+                                                                              default=None))
 
 
 def procedure_view(rt: Runtime, actor: Actor, procedure_id: int) -> ProcedureView:

@@ -292,6 +292,37 @@ def record_payment(procedure_id: int) -> Response | tuple[str, int]:
     return redirect(url_for("levy_payments.procedure_payments", procedure_id=procedure_id), code=303)  # type: ignore[return-value]
 
 
+def _reversal_page(payment_id: int, reason: str, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    rt, actor = runtime(), current_actor()
+    payment = payments.read_payment(rt, actor, payment_id)
+    view = queries.procedure_view(rt, actor, payment.procedure_id)
+    _require_may_change(view)
+    return render_template("levy/payment_reversal.html", view=view, procedure=view.procedure, payment=payment,
+                           reason=reason, errors=errors, summary=list(errors.items()),
+                           breadcrumbs=_procedure_crumbs(view, _("Zahlung stornieren"))), status
+
+
+@bp.get("/abgabe/zahlungen/<int:payment_id>/storno")
+@login_required
+def reversal_form(payment_id: int) -> tuple[str, int]:
+    return _reversal_page(payment_id, "", {})
+
+
+@bp.post("/abgabe/zahlungen/<int:payment_id>/storno")
+@login_required
+def reverse_payment(payment_id: int) -> Response | tuple[str, int]:
+    _csrf_checked()
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        reversal = payments.reverse_payment(runtime(), current_actor(), payment_id, reason)
+    except Invalid as exc:
+        return _reversal_page(payment_id, reason, {"reason": error_message(exc)}, 422)
+    except Conflict as exc:
+        return _reversal_page(payment_id, reason, {"reason": error_message(exc)}, 409)
+    flash(_("Zahlung über %(amount)s storniert.", amount=fmt_money(reversal.amount)), "success")
+    return redirect(url_for("levy_payments.procedure_payments", procedure_id=reversal.procedure_id), code=303)  # type: ignore[return-value]
+
+
 def _import_page(report: payments.ImportReport | None = None, error: str | None = None,
                  status: int = 200) -> tuple[str, int]:
     german = str(get_locale() or "de") == "de"
