@@ -87,3 +87,27 @@ def test_a_malformed_file_or_a_reader_books_nothing(run, tmp_path: Path) -> None
         assert _payments(run) == 0
     finally:
         set_clock(None)
+
+
+def test_reverse_books_a_reversal_and_refuses_in_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    set_clock(lambda: dt.datetime(2026, 4, 2, 9, tzinfo=dt.timezone.utc))
+    try:
+        reference = _office(run, tmp_path)
+        csv = tmp_path / "kasse.csv"
+        csv.write_text(HEADER + f"K-1;02.04.2026;155,10;FBA {reference}\n", encoding="utf-8")
+        run("levy", "payments", "import", str(csv), "--as", "wilhelm")
+        rt = build_runtime(load_settings(environ=run.env))
+        try:
+            with rt.db.read() as session:
+                payment_id = session.execute(select(LevyPayment.id)).scalar_one()
+        finally:
+            rt.close()
+        result = run("levy", "payments", "reverse", str(payment_id), "--reason", "falsch", "--as", "rita", ok=False)
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+        out = run("levy", "payments", "reverse", str(payment_id), "--reason", "falscher Vorgang", "--as", "lena")
+        assert out.stdout.strip() == f"payment {payment_id} reversed (155.10 EUR), reversal {payment_id + 1}."
+        result = run("levy", "payments", "reverse", str(payment_id), "--reason", "nochmal", "--as", "lena", ok=False)
+        assert result.exit_code == 1 and "bereits storniert" in result.output
+        assert _payments(run) == 2
+    finally:
+        set_clock(None)
