@@ -21,6 +21,7 @@ class Coalescer:
         self._lock = threading.Lock()
         self._last = float("-inf")
         self._timer: threading.Timer | None = None
+        self._due = float("inf")  # when the planned trailing call runs
 
     def __call__(self) -> None:
         with self._lock:
@@ -28,17 +29,22 @@ class Coalescer:
                 return  # the trailing call comes after this request, so it covers it
             wait = self._last + self._gap - time.monotonic()
             if wait > 0:
-                self._timer = threading.Timer(wait, self._trailing)
-                self._timer.name = f"eakte-{self._name}"
-                self._timer.daemon = True
-                self._timer.start()
+                self._plan(wait)
                 return
             self._last = time.monotonic()
         self._call()
 
+    def _plan(self, wait: float) -> None:
+        """(Under the lock.) The trailing call in `wait` seconds."""
+        self._timer = threading.Timer(wait, self._trailing)
+        self._timer.name = f"eakte-{self._name}"
+        self._timer.daemon = True
+        self._due = time.monotonic() + wait
+        self._timer.start()
+
     def _trailing(self) -> None:
         with self._lock:
-            self._timer = None
+            self._timer, self._due = None, float("inf")
             self._last = time.monotonic()
         try:
             self._call()
@@ -50,10 +56,28 @@ class Coalescer:
         with self._lock:
             self._gap = max(self._interval, seconds)
 
+    def hurry(self, within_s: float) -> None:
+        """Drop the stretch, and bring a planned trailing call forward to at most `within_s` after the last call
+        (e.g. when a burst is over: its tail need not wait the stretched interval, yet a steady stream of single
+        requests, each "over" at once, still gets one call per `within_s`, not one per request)."""
+        with self._lock:
+            self._gap = self._interval
+            if self._timer is None:
+                return
+            wait = self._last + within_s - time.monotonic()
+            if time.monotonic() + wait >= self._due:
+                return
+            self._timer.cancel()
+            self._timer, self._due = None, float("inf")
+            if wait > 0:
+                self._plan(wait)
+                return
+        self._trailing()
+
     def flush(self) -> None:
         """Make a planned trailing call now (e.g. before shutting down)."""
         with self._lock:
-            timer, self._timer = self._timer, None
+            timer, self._timer, self._due = self._timer, None, float("inf")
         if timer is not None:
             timer.cancel()
             self._trailing()

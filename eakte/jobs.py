@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # enqueued into an idle queue, against a cheap `select 1` per poll.
 IDLE_POLL_MAX_S = 0.2
 DRAIN_PRIORITY = 10  # extraction and hooks run at the default priority, 0
+TAIL_DRAIN_S = 0.25  # a burst's tail is indexed at most this long after the last drain
 DRAIN_DUTY = 4.0  # the interval between drains of a burst is at least this many times the last drain's duration
 
 
@@ -61,9 +62,11 @@ class Jobs:
     def _extract_text(self, version_id: int) -> str:
         status = extraction.extract_version(self.rt, version_id)
         if isinstance(self.drain_search_outbox, Coalescer) and self.huey.pending_count() == 0:
-            # The burst is over: index its tail now rather than after the stretched interval, which only exists
-            # to keep drains from crowding out extraction while more is coming.
-            self.drain_search_outbox.flush()
+            # The burst is over: index its tail soon rather than after the stretched interval, which only exists
+            # to keep drains from crowding out extraction while more is coming. Not at once: under a steady
+            # stream of single uploads the queue is empty after each one, and a drain per document (a whoosh
+            # commit each) took half the consumer's time and slowed the uploads themselves.
+            self.drain_search_outbox.hurry(TAIL_DRAIN_S)
         return status
 
     def _run_hooks(self, case_id: int, step: str) -> None:

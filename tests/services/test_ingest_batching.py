@@ -51,6 +51,24 @@ def test_coalescer_flush_makes_the_planned_call_now() -> None:
     assert calls == [1, 1]
 
 
+def test_coalescer_hurry_brings_the_planned_call_forward_but_not_to_now() -> None:
+    """The tail of a burst: drawn in from the stretched interval to `within_s` after the last call, so a stream of
+    requests that each look like a burst's end is still served once per `within_s`."""
+    calls: list[float] = []
+    coalesce = Coalescer(lambda: calls.append(time.monotonic()), 0.05)
+    coalesce.stretch(60.0)
+    coalesce()  # the leading call
+    coalesce()  # planned 60 s on
+    coalesce.hurry(0.3)
+    assert len(calls) == 1  # not at once: 0.3 s after the leading call
+    time.sleep(0.6)
+    assert len(calls) == 2 and 0.25 <= calls[1] - calls[0] < 0.6
+    coalesce()  # the stretch is gone: after the least interval a request is served at once
+    assert len(calls) == 3
+    coalesce.hurry(0.3)  # nothing planned: nothing happens
+    assert len(calls) == 3
+
+
 def _queued(rt, name: str) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for task in jobs_of(rt).huey.pending() if task.name == name)
 
