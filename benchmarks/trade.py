@@ -125,8 +125,8 @@ class Generator:
         self.registered_forms = [k for k, _ in LEGAL_FORMS if k in registered]
         self.n = 0
 
-    def _date_back(self, days: int) -> str:
-        return (self.today - dt.timedelta(days=self.rng.randint(0, days))).isoformat()
+    def _date_back(self, days: int, least: int = 0) -> str:
+        return (self.today - dt.timedelta(days=self.rng.randint(least, days))).isoformat()
 
     def person(self) -> dict[str, Any]:
         r = self.rng
@@ -144,7 +144,7 @@ class Generator:
         owner = self.person()
         name = f"{r.choice(NAME_WORDS)} {owner['family_name']} {r.choice(SUFFIXES)} {self.n}"
         payload: dict[str, Any] = {
-            "notification": "anmeldung", "received_on": self._date_back(2), "effective_on": self._date_back(30),
+            "notification": "anmeldung", "received_on": self._date_back(2), "effective_on": self._date_back(30, 11),
             "reason": "neuerrichtung", "registered_name": name, "street": r.choice(STREETS),
             "house_number": str(r.randint(1, 200)), "postal_code": POSTAL_CODE, "city": TOWN,
             "persons": [owner], "activity": activity, "activity_key": key, "business_type": btype,
@@ -158,6 +158,7 @@ class Generator:
             payload["legal_form"] = r.choice(self.plain_forms)
         return payload
 
+    # A change or an end is dated at most 10 days back, a start at least 11: never before the business began.
     def ummeldung(self, business_id: str) -> dict[str, Any]:
         r = self.rng
         reason = r.choice(UMMELDUNG_REASONS)
