@@ -64,7 +64,7 @@ class Coalescer:
             self._gap = self._interval
             if self._timer is None:
                 return
-            wait = self._last + within_s - time.monotonic()
+            wait = self._last + max(within_s, self._interval) - time.monotonic()  # never below the least interval
             if time.monotonic() + wait >= self._due:
                 return
             self._timer.cancel()

@@ -69,6 +69,18 @@ def test_coalescer_hurry_brings_the_planned_call_forward_but_not_to_now() -> Non
     assert len(calls) == 3
 
 
+def test_coalescer_hurry_never_goes_below_the_least_interval() -> None:
+    calls: list[float] = []
+    coalesce = Coalescer(lambda: calls.append(time.monotonic()), 0.4)
+    coalesce()
+    coalesce()
+    coalesce.hurry(0.05)  # asks for less than the least interval: the least interval it is
+    time.sleep(0.2)
+    assert len(calls) == 1
+    time.sleep(0.5)
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.39
+
+
 def _queued(rt, name: str) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for task in jobs_of(rt).huey.pending() if task.name == name)
 

@@ -96,7 +96,7 @@ def test_the_cash_offices_line_confirms_a_payment_typed_in_by_hand(rt: Runtime,
     assert b.paid == 2 * monthly + Decimal("7.00")  # typed in + second line + 7,00; not the typed-in one twice
     confirmed = next(p for p in b.payments if p.id == typed.id)
     assert (confirmed.counts, confirmed.superseded_as) == (False, "import")
-    with pytest.raises(Conflict, match="confirmed by the cash office's booking K-1"):
+    with pytest.raises(Conflict, match="booking K-1 took its place; there is nothing to reverse"):
         payments.reverse_payment(rt, wilhelm, typed.id, "versehentlich")
     with rt.db.read() as session:
         summary = session.execute(select(AuditEvent.details).where(

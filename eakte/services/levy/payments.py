@@ -364,10 +364,11 @@ def reverse_payment(rt: Runtime, actor: Actor, payment_id: int, reason: str) -> 
             if later is not None and later.source == "reversal":
                 raise Conflict(f"payment {row.id} is reversed already", detail_de="Die Zahlung ist bereits storniert")
             if later is not None:
-                raise Conflict(f"payment {row.id} is confirmed by the cash office's booking {later.booking_id}; "
-                               "reverse that one", detail_de="Die Zahlung ist durch die Buchung "
-                                                             f"{later.booking_id} der Stadtkasse bestätigt; bitte "
-                                                             "diese stornieren")
+                # It no longer counts: the bank's line took its place. Reversing that line would remove real money.
+                raise Conflict(f"payment {row.id} no longer counts: the cash office's booking {later.booking_id} "
+                               "took its place; there is nothing to reverse",
+                               detail_de=f"Die Zahlung zählt nicht mehr: die Buchung {later.booking_id} der "
+                                         "Stadtkasse ist an ihre Stelle getreten. Es ist nichts zu stornieren.")
             procedure = levy_procedure(rt, session, actor, row.procedure_id, change=True)
             reversal = LevyPayment(case_id=row.case_id, procedure_id=row.procedure_id, paid_on=office_today(),
                                    amount=row.amount, reference=row.reference, booking_id=None, source="reversal",
