@@ -334,18 +334,19 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
         return _entry(row, actor.principal.username)
 
 
-def _payment(rt: Runtime, session: Session, actor: Actor, payment_id: int, *, change: bool) -> LevyPayment:
+def _payment(rt: Runtime, session: Session, actor: Actor, payment_id: int, *,
+             change: bool) -> tuple[LevyPayment, Procedure]:
     row = session.get(LevyPayment, payment_id)
     if row is None:
         raise NotFound(f"no levy payment {payment_id}", detail_de="Keine Zahlung mit dieser Nummer")
-    levy_procedure(rt, session, actor, row.procedure_id, change=change, lock=change)  # 404 for those who see nothing
-    return row
+    # 404 for those who see nothing; locked for a change, so two reversals of one payment queue up.
+    return row, levy_procedure(rt, session, actor, row.procedure_id, change=change, lock=change)
 
 
 def read_payment(rt: Runtime, actor: Actor, payment_id: int) -> PaymentEntry:
     """One payment as its procedure's balance shows it (whoever may see the procedure)."""
     with rt.db.read() as session:
-        row = _payment(rt, session, actor, payment_id, change=False)
+        row, _ = _payment(rt, session, actor, payment_id, change=False)
         return next(p for p in _payments(session, [row.procedure_id])[row.procedure_id] if p.id == row.id)
 
 
@@ -355,7 +356,7 @@ def reverse_payment(rt: Runtime, actor: Actor, payment_id: int, reason: str) -> 
     text = required_text(reason, "reason", "den Grund der Stornierung", NOTE_MAX)
     try:
         with rt.db.write() as session:
-            row = _payment(rt, session, actor, payment_id, change=True)  # 404 first: others learn nothing
+            row, procedure = _payment(rt, session, actor, payment_id, change=True)  # 404 first: others learn nothing
             _require_booker(session, rt, actor.principal)
             if row.source == "reversal":
                 raise Conflict(f"payment {row.id} is a reversal; record the payment again instead",
@@ -369,7 +370,6 @@ def reverse_payment(rt: Runtime, actor: Actor, payment_id: int, reason: str) -> 
                                "took its place; there is nothing to reverse",
                                detail_de=f"Die Zahlung zählt nicht mehr: die Buchung {later.booking_id} der "
                                          "Stadtkasse ist an ihre Stelle getreten. Es ist nichts zu stornieren.")
-            procedure = levy_procedure(rt, session, actor, row.procedure_id, change=True)
             reversal = LevyPayment(case_id=row.case_id, procedure_id=row.procedure_id, paid_on=office_today(),
                                    amount=row.amount, reference=row.reference, booking_id=None, source="reversal",
                                    recorded_at=utcnow(), recorded_by=actor.principal.user_id,
