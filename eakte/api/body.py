@@ -17,11 +17,15 @@ JSON = "application/json"
 
 def check_request_input() -> None:
     """A before_request hook: a non-empty body must be in a declared format, JSON must parse, and no text in
-    the path, query, form or JSON may hold what a database text column cannot store."""
+    the path, query, form or JSON may hold what a database text column cannot store (the web pages' forms
+    included: each page reads its fields its own way, so the one check is here)."""
     _refuse_unstorable(request.view_args or {}, "path")
     _refuse_unstorable(request.args.to_dict(flat=False), "query")
+    if not _has_body():
+        return
     declared = _declared_body_types()
-    if not declared or not _has_body():
+    if not declared:  # the web pages: their forms are read field by field, after this
+        _refuse_unstorable_form()
         return
     if not any(_matches(request.mimetype, t) for t in declared):
         expected = " or ".join(declared)
@@ -36,7 +40,12 @@ def check_request_input() -> None:
             raise MalformedRequest(f"the request body is not valid JSON: {exc}",
                                    detail_de="Der Inhalt der Anfrage ist kein gültiges JSON") from None
         _refuse_unstorable(body, "json")
-    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    else:
+        _refuse_unstorable_form()
+
+
+def _refuse_unstorable_form() -> None:
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         _refuse_unstorable(request.form.to_dict(flat=False), "form")
         _refuse_unstorable({name: [f.filename or "" for f in files]
                             for name, files in request.files.lists()}, "files")

@@ -440,16 +440,24 @@ def _local(location: str) -> bool:
 def test_no_open_redirect_through_next(web, signed_in, invoice_town, target) -> None:  # type: ignore[no-untyped-def]
     token = csrf_token(web, "/login")
     resp = web.post("/login", data={"csrf_token": token, "username": "anna", "password": PASSWORD, "next": target})
-    assert resp.status_code == 303 and _local(resp.headers["Location"]), resp.headers["Location"]
+    assert _no_redirect_away(resp)
+    page_with_form = "/" if resp.status_code == 303 else "/login"  # signed in, or the login was refused
     resp = web.get("/login", query_string={"next": target})
     assert resp.status_code < 500 and _local(resp.headers.get("Location", "/")), resp.headers.get("Location")
-    resp = post_form(web, "/language", {"locale": "de", "next": target}, token_from="/")
-    assert resp.status_code == 303 and _local(resp.headers["Location"]), resp.headers["Location"]
+    resp = post_form(web, "/language", {"locale": "de", "next": target}, token_from=page_with_form)
+    assert _no_redirect_away(resp)
     anna = signed_in("anna")
     task_id = int(upload(anna, XR / "01.01a-INVOICE_ubl.xml").headers["Location"].rsplit("/", 1)[1])
     for action in ("claim", "release"):
         resp = post_form(anna, f"/tasks/{task_id}/{action}", {"next": target}, token_from="/inbox")
-        assert resp.status_code == 303 and _local(resp.headers["Location"]), resp.headers["Location"]
+        assert _no_redirect_away(resp)
+
+
+def _no_redirect_away(resp: Any) -> bool:
+    """A form's `next` leads back into the site, or (a NUL in it) the form is refused as input."""
+    if resp.status_code == 422:
+        return "enthält ein unzulässiges Zeichen" in resp.get_data(as_text=True)
+    return resp.status_code == 303 and _local(resp.headers["Location"])
 
 
 # --- XSS ------------------------------------------------------------------------------------------------
@@ -485,6 +493,30 @@ def test_hostile_strings_come_out_escaped_everywhere(app, client, signed_in, tow
     _no_raw_xss(_text(deputy))
     ended = post_form(eve, "/deputies/end", {"username": XSS, "starts_on": "2026-12-01"}, token_from="/deputies")
     _no_raw_xss(_text(ended))
+
+
+def test_a_nul_character_in_any_web_form_is_a_clear_refusal(client, signed_in, town, rt) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses NUL in text: every page's form is refused before its view runs (a 500 before), on
+    every form alike, with the German message, and nothing is written."""
+    anna = signed_in("anna")
+    case_id = create_case(client, town.auth("anna"), title="Akte")["id"]
+    token = csrf_token(anna, f"/cases/{case_id}")
+    with rt.db.read() as session:
+        before = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    posts = [
+        anna.post("/cases/new", data={"csrf_token": token, "title": "a\x00b", "file_plan_code": "20.30"}),
+        anna.post(f"/cases/{case_id}/notes", data={"csrf_token": token, "text": "Notiz\x00"}),
+        anna.post(f"/cases/{case_id}/documents", content_type="multipart/form-data",
+                  data={"csrf_token": token, "title": "Titel",
+                        "file": (io.BytesIO(b"Text"), "no\x00tiz.txt")}),
+        anna.post("/deputies", data={"csrf_token": token, "username": "x\x00"}),
+        client.post("/login", data={"username": "anna\x00", "password": PASSWORD}),
+    ]
+    for resp in posts:
+        assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
+        assert "enthält ein unzulässiges Zeichen" in resp.get_data(as_text=True)
+    with rt.db.read() as session:
+        assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before
 
 
 def test_a_hostile_seller_name_from_an_e_invoice_is_escaped(signed_in, invoice_town, rt) -> None:  # type: ignore[no-untyped-def]
