@@ -10,6 +10,7 @@ database of its own, then measures through the real HTTP stack (Flask test clien
   * POST /api/v1/intake/invoice for the whole sample set (XRechnung, ZUGFeRD XML, Factur-X PDF), a few rounds.
 
     python benchmarks/inbox.py [--tasks 100000] [--users 1000] [--samples 200] [--pg-url URL] [--explain]
+                               [--search whoosh|postgres]
 Targets: inbox p95 < 50 ms.  The database is dropped at the end, also on error.
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sqlalchemy import event, func, insert, select, text
 from benchmarks._common import DEFAULT_PG, copy_rows, fmt, pct, say, temporary_database
 from eakte.app import create_app
 from eakte.clock import utcnow
-from eakte.config import DatabaseSettings, JobsSettings, Settings
+from eakte.config import DatabaseSettings, JobsSettings, SearchSettings, Settings
 from eakte.jobs import jobs_of
 from eakte.models import CaseCounter, DocumentVersion, FilePlanNode, SearchOutbox, Task, Unit, User
 from eakte.bootstrap import build_runtime
@@ -464,6 +465,8 @@ def main() -> None:
     parser.add_argument("--completions", type=int, default=200, help="invoice tasks to complete (default 200)")
     parser.add_argument("--intake-rounds", type=int, default=3, help="rounds over the sample set (default 3)")
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server (a database is created on it)")
+    parser.add_argument("--search", choices=("whoosh", "postgres"), default="whoosh",
+                        help="search backend (default whoosh, the embedded default; postgres as in production)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the inbox queries even if fast")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
@@ -477,7 +480,8 @@ def main() -> None:
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 settings = Settings(data_dir=Path(tmp) / "data", database=DatabaseSettings(url=url),
-                                    jobs=JobsSettings(backend="immediate"), case_types=INVOICE_SETTINGS)
+                                    jobs=JobsSettings(backend="immediate"), case_types=INVOICE_SETTINGS,
+                                    search=SearchSettings(backend=args.search))
                 settings.data_dir.mkdir(parents=True)
                 rt = build_runtime(settings)
                 rt.__dict__["registry"] = load_registry(settings.case_types,
@@ -643,7 +647,7 @@ def run(rt: Runtime, args: argparse.Namespace) -> None:
     all_intakes = [ms for times in per_kind.values() for ms in times] + intake_more
     summary = [
         (f"data           {world.counts['units']} units, {world.counts['users']} users, {args.tasks} open tasks "
-         f"(+{world.counts['done tasks']} done), {world.counts['cases']} cases; PostgreSQL; generated in {gen_s:.0f} s"),
+         f"(+{world.counts['done tasks']} done), {world.counts['cases']} cases; PostgreSQL, {args.search} search; generated in {gen_s:.0f} s"),
         f"inbox          typical approver (unit {unit_code}, {body['total']} tasks in the inbox), limit=50:",
         f"                 {fmt(plain)}",
         (f"                 target p95 < {INBOX_TARGET_MS:.0f} ms: {'MET' if p95 < INBOX_TARGET_MS else 'MISSED'}"
