@@ -169,9 +169,17 @@ def test_payments_import_balance_and_arrears(client: Any, town: Any, pid: int) -
                                                                         "amount": "20.00", "reference": "bar"},
                        headers=w)
     assert resp.status_code == 201 and resp.get_json()["amount"] == "20.00"
+    twin = {"paid_on": "2026-04-01", "amount": "50,00"}  # what the import booked as K-1: it would count twice
+    resp = client.post(f"/api/v1/levy/procedures/{pid}/payments", json=twin, headers=w)
+    assert resp.status_code == 409 and resp.content_type == "application/problem+json"
+    assert (resp.get_json()["field"], resp.get_json()["booking_id"]) == ("separate", "K-1")
     balance = client.get(f"/api/v1/levy/procedures/{pid}/payments", headers=town.auth("rita")).get_json()
     monthly = balance["schedule"][0]["amount"]
     assert balance["paid"] == "70.00" and balance["expected_to_date"] == monthly
+    resp = client.post(f"/api/v1/levy/procedures/{pid}/payments", json={**twin, "separate": True}, headers=w)
+    assert resp.status_code == 201  # the clerk says it is another payment
+    resp = client.post(f"/api/v1/levy/payments/{resp.get_json()['id']}/reversal", json={"reason": "Test"}, headers=w)
+    assert resp.status_code == 201
     later("2026-05-10")
     arrears = client.get("/api/v1/levy/arrears", headers=town.auth("rita")).get_json()
     assert [r["procedure_id"] for r in arrears["items"]] == [pid]

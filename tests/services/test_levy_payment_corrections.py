@@ -117,6 +117,31 @@ def test_a_line_far_from_the_typed_in_day_or_after_a_reversal_books_anew(rt: Run
     assert far.id
 
 
+def test_typing_in_what_the_import_booked_already_is_refused_unless_it_is_another_payment(
+        rt: Runtime, one: tuple[int, str, Decimal]) -> None:
+    pid, ref, monthly = one
+    wilhelm = levy_actor(rt, "wilhelm")
+    amount = f"{monthly}".replace(".", ",")
+    payments.import_payments(rt, wilhelm, _csv(f"K-5;06.04.2026;{amount};FBA {ref}"))
+    with pytest.raises(payments.PaymentBookedAlready) as exc:  # the bank's line came first: the same money again
+        payments.record_payment(rt, wilhelm, pid, D("2026-04-02"), str(monthly), "bar")
+    assert exc.value.extra["booking_id"] == "K-5" and exc.value.extra["field"] == "separate"
+    assert "bereits am 06.04.2026 gebucht (Buchung K-5)" in (exc.value.detail_de or "")
+    assert payments.procedure_balance(rt, wilhelm, pid, D("2026-04-20")).paid == monthly  # counted once
+    payments.record_payment(rt, wilhelm, pid, D("2026-04-02"), "9,99")  # another amount is no twin
+    payments.record_payment(rt, wilhelm, pid, D("2026-03-01"), str(monthly))  # 36 days before: no twin
+    extra = payments.record_payment(rt, wilhelm, pid, D("2026-04-02"), str(monthly), separate=True)
+    assert payments.procedure_balance(rt, wilhelm, pid, D("2026-04-20")).paid == \
+        3 * monthly + Decimal("9.99")
+    with rt.db.read() as session:
+        said = session.execute(select(AuditEvent).where(AuditEvent.action == "levy.payment.separate")).scalar_one()
+        assert said.object_id == str(extra.id)
+    with rt.db.read() as session:
+        k5 = session.execute(select(LevyPayment.id).where(LevyPayment.booking_id == "K-5")).scalar_one()
+    payments.reverse_payment(rt, wilhelm, k5, "dem falschen Vorgang zugeordnet")
+    payments.record_payment(rt, wilhelm, pid, D("2026-04-03"), str(monthly))  # the reversed line is no twin
+
+
 def test_the_database_refuses_to_change_or_delete_a_payment(rt: Runtime, one: tuple[int, str, Decimal]) -> None:
     paid = payments.record_payment(rt, levy_actor(rt, "wilhelm"), one[0], D("2026-04-02"), "10,00")
     for statement in (f"UPDATE levy_payments SET amount = '99999.00' WHERE id = {paid.id}",

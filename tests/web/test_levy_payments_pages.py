@@ -140,6 +140,12 @@ def test_payments_form_import_and_arrears(rt: Runtime, signed_in: Any, pid: int)
     resp = post_form(client, "/abgabe/zahlungen", {"file": (io.BytesIO(bad), "kasse.csv")},
                      content_type="multipart/form-data", token_from="/abgabe/zahlungen")
     assert resp.status_code == 422 and "Zeile 2" in resp.get_data(as_text=True)
+    twin = {"paid_on": "2026-04-01", "amount": "55,10"}  # K-1 typed in again: refused, with the box to say why not
+    resp = post_form(client, path, twin)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and 'id="separate-error"' in html and "Buchung K-1" in html
+    assert 'value="55,10"' in html  # what was typed stays in the form
+    assert post_form(client, path, {**twin, "separate": "1"}).status_code == 303
     at_day("2026-05-10")
     html = page(signed_in("rita"), "/abgabe/rueckstaende")
     assert reference in html and "01.05.2026" in html

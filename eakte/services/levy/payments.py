@@ -11,7 +11,8 @@ CSV), the balance of a procedure and the arrears of all.
   may book to is skipped as unmatched; both are reported, the rest booked in one transaction.
 - A payment typed in by hand and the cash office's line for the same money count once: a matched line of the
   same amount within MATCH_DAYS of a typed-in payment of that procedure not yet confirmed supersedes it (the
-  booking number and the bank's day are kept, the typed-in entry drops out of the balance).
+  booking number and the bank's day are kept, the typed-in entry drops out of the balance). The other way round,
+  typing in what the import booked already is refused unless the clerk says it is another payment.
 - A payment is never changed or deleted (the database refuses it): a wrong one is reversed (Storno) with a
   reason, which books a reversal row naming it; both drop out of the balance. A reversal is not reversed in turn
   (the payment is recorded again), nor is a payment the cash office's line confirmed (reverse that line).
@@ -40,6 +41,7 @@ from eakte.runtime import Runtime
 from eakte.services import audit
 from eakte.services.access import Actor, Principal, can_change_case, can_view_case, visible_cases_filter
 from eakte.services.levy.common import CASE_TYPE, levy_procedure, levy_type, levy_unit, required_text
+from eakte.services.levy.notices import euro
 from workflows.levy.deadlines import month_start, monthly_schedule
 
 CENT = Decimal("0.01")
@@ -321,17 +323,47 @@ def _book(session: Session, actor: Actor, procedure: Procedure, paid_on: dt.date
 
 
 def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.date, amount: Decimal | str,
-                   reference: str | None = None) -> PaymentEntry:
-    """A payment typed in by a clerk of the levy unit (not in the future; positive, cents)."""
+                   reference: str | None = None, *, separate: bool = False) -> PaymentEntry:
+    """A payment typed in by a clerk of the levy unit (not in the future; positive, cents).
+
+    If the cash office's import booked the same amount within MATCH_DAYS already (and it is not reversed), this is
+    most likely that money typed in again: refused (409 naming the booking) unless `separate` says it is another
+    payment. The import's matching covers the other order (typed in first, imported later)."""
     value = parse_amount(amount)
     if paid_on > office_today():
         raise Invalid("paid_on lies in the future", field="paid_on",
                       detail_de="Das Zahlungsdatum liegt in der Zukunft")
     text = _reference_text(reference)
     with rt.db.write() as session:
-        procedure = levy_procedure(rt, session, actor, procedure_id, change=True)
+        procedure = levy_procedure(rt, session, actor, procedure_id, change=True, lock=True)
+        booked = None if separate else _imported_twin(session, procedure, paid_on, value)
+        if booked is not None:
+            raise PaymentBookedAlready(
+                f"the cash office's booking {booked.booking_id} of {booked.paid_on.isoformat()} booked "
+                f"{value} already; if this is another payment, say so (separate)",
+                detail_de=f"Die Stadtkasse hat {euro(value)} bereits am {booked.paid_on:%d.%m.%Y} gebucht "
+                          f"(Buchung {booked.booking_id}). Wenn es eine weitere Zahlung ist, bestätigen Sie das.",
+                field="separate", booking_id=booked.booking_id, payment_id=booked.id)
         row = _book(session, actor, procedure, paid_on, value, text, None, "manual")
+        if separate:
+            audit.record(session, actor, "levy.payment.separate", "levy_payment", row.id,
+                         case_id=procedure.case_id, details={"procedure": procedure.reference})
         return _entry(row, actor.principal.username)
+
+
+class PaymentBookedAlready(Conflict):
+    """A typed-in payment the cash office's import booked already (`separate` books it anyway)."""
+
+
+def _imported_twin(session: Session, procedure: Procedure, paid_on: dt.date, amount: Decimal) -> LevyPayment | None:
+    """The import's line of the same amount within MATCH_DAYS of `paid_on`, not reversed; the nearest day first."""
+    reversed_ = select(LevyPayment.supersedes_id).where(LevyPayment.source == "reversal")
+    rows = session.execute(select(LevyPayment).where(
+        LevyPayment.procedure_id == procedure.id, LevyPayment.source == "import",
+        LevyPayment.amount == str(amount), LevyPayment.id.not_in(reversed_),
+        LevyPayment.paid_on.between(paid_on - dt.timedelta(days=MATCH_DAYS),
+                                    paid_on + dt.timedelta(days=MATCH_DAYS)))).scalars().all()
+    return min(rows, key=lambda r: (abs((r.paid_on - paid_on).days), r.id), default=None)
 
 
 def _payment(rt: Runtime, session: Session, actor: Actor, payment_id: int, *,

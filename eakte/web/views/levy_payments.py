@@ -282,12 +282,16 @@ def record_payment(procedure_id: int) -> Response | tuple[str, int]:
         errors["amount"] = _("Bitte geben Sie den Betrag an.")
     if errors or day is None:
         return _payments_page(procedure_id, form, errors, 422)
+    separate = request.form.get("separate") == "1"
     try:
         entry = payments.record_payment(runtime(), current_actor(), procedure_id, day, form["amount"],
-                                        form["reference"] or None)
+                                        form["reference"] or None, separate=separate)
     except Invalid as exc:
         _field_error(exc, errors, ("paid_on", "amount", "reference"), "amount")
         return _payments_page(procedure_id, form, errors, 422)
+    except payments.PaymentBookedAlready as exc:  # the form comes back with the box to confirm it
+        errors["separate"] = error_message(exc)
+        return _payments_page(procedure_id, form, errors, 409)
     flash(_("Zahlung über %(amount)s erfasst.", amount=fmt_money(entry.amount)), "success")
     return redirect(url_for("levy_payments.procedure_payments", procedure_id=procedure_id), code=303)  # type: ignore[return-value]
 
