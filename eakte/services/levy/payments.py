@@ -630,10 +630,11 @@ def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
                                   "duplicates": [p.line for p in report.duplicates],
                                   "unmatched": [p.line for p in report.unmatched]})
     except IntegrityError:
-        # Another import booked one of these lines meanwhile (the booking number is unique): nothing of this one
-        # was booked, and importing the file again skips what the other booked.
-        raise Conflict("another import booked some of these lines at the same time; nothing was booked, import "
-                       "the file again", detail_de="Ein gleichzeitiger Import hat einige dieser Buchungen erfasst; "
-                                                   "es wurde nichts gebucht – bitte die Datei erneut importieren") \
-            from None
+        # Meanwhile another import booked one of these lines (the booking number is unique), or a clerk reversed a
+        # typed-in payment a line confirms (so does supersedes_id): nothing of this one was booked, and importing
+        # the file again skips what the other booked and matches against what is left.
+        raise Conflict("another import or a reversal changed these payments at the same time; nothing was booked, "
+                       "import the file again",
+                       detail_de="Gleichzeitig hat ein anderer Import oder eine Stornierung diese Zahlungen "
+                                 "geändert; es wurde nichts gebucht – bitte die Datei erneut importieren") from None
     return report
