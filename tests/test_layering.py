@@ -126,3 +126,16 @@ def test_whoosh_public_import_path_still_works() -> None:
     assert WhooshIndex is Implementation and SCHEMA_VERSION and callable(german_analyzer)
     assert all(hasattr(WhooshIndex, name) for name in ("index", "delete", "clear", "search", "document_ids", "close"))
     assert SearchIndex  # the protocol it implements
+
+
+# Who may do what is decided in services/access.py; these services ask it and never read roles themselves.
+ASKS_ACCESS = ("eakte/services/invoices.py", "eakte/services/exports.py", "eakte/services/workflow.py")
+ROLE_READS = ("is_admin", "is_auditor", "has_role", "roles_by_unit", "task_roles_by_unit", "memberships")
+
+
+@pytest.mark.parametrize("service", ASKS_ACCESS)
+def test_permission_decisions_are_made_in_access_not_in_the_service(service: str) -> None:
+    tree = ast.parse((ROOT / service).read_text(encoding="utf-8"))
+    reads = sorted({(node.attr, node.lineno) for node in ast.walk(tree)
+                    if isinstance(node, ast.Attribute) and node.attr in ROLE_READS})
+    assert reads == [], f"{service} reads roles itself: {reads}"

@@ -785,6 +785,13 @@ def require_may_act(p: Principal, task: Task) -> frozenset[int]:
     return via
 
 
+def roles_by_unit_code(session: Session, p: Principal) -> frozenset[tuple[str, str]]:
+    """p's roles as (unit code, role): how the workflow engine, which knows units by code, sees them."""
+    ids = set(p.roles_by_unit)
+    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(ids))).all()) if ids else {}
+    return frozenset((codes[u], r) for u, rs in p.roles_by_unit.items() for r in rs)
+
+
 def actionable_tasks_filter(session: Session, p: Principal) -> ColumnElement[bool]:
     """The open tasks `p` may act on (the inbox), as a query condition matching `may_act`: by unit and role,
     personally, by escalation, or as a deputy; never on a case `p` may not see; not claimed by someone else.

@@ -34,6 +34,7 @@ from eakte.services.access import (
     require_may_release,
     require_view_case,
     require_view_procedure,
+    roles_by_unit_code,
 )
 from workflows import engine
 from workflows.definition import Actor as EngineActor
@@ -45,9 +46,7 @@ _REFUSALS: dict[str, type[EakteError]] = {"forbidden": Forbidden, "invalid": Inv
 # --- state for the engine ---------------------------------------------------------------------------------
 
 def _engine_actor(session: Session, p: Principal, on_behalf_of: frozenset[int] = frozenset()) -> EngineActor:
-    units = _unit_codes(session, set(p.roles_by_unit))
-    return EngineActor(p.user_id, frozenset((units[u], r) for u, rs in p.roles_by_unit.items() for r in rs),
-                       on_behalf_of)
+    return EngineActor(p.user_id, roles_by_unit_code(session, p), on_behalf_of)
 
 
 def case_state(case: Case, procedure: Procedure | None = None) -> engine.CaseState:
@@ -92,12 +91,6 @@ def _on_behalf_of(details: Any) -> list[int]:
     """The user ids a "decided" event records its decider acted for (see `complete_task`)."""
     ids = details.get("on_behalf_of_ids") if isinstance(details, dict) else None
     return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
-
-
-def _unit_codes(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(ids))).all())
 
 
 def _unit_id(session: Session, code: str) -> int:
