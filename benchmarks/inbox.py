@@ -11,7 +11,7 @@ database of its own, then measures through the real HTTP stack (Flask test clien
 
     python benchmarks/inbox.py [--tasks 100000] [--users 1000] [--samples 200] [--pg-url URL] [--explain]
                                [--search whoosh|postgres]
-Targets: inbox p95 < 50 ms.  The database is dropped at the end, also on error.
+Targets: inbox p95 < 50 ms; intake >= 20 invoices/s until searchable, as `eakte serve` runs.  The database is dropped at the end, also on error.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ from workflows.registry import load_registry
 OPERATOR = Actor(Principal(SYSTEM.user_id, "benchmark", {0: frozenset({"admin"})}), "benchmark")
 TESTDATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 INBOX_TARGET_MS = 50.0
+INTAKE_TARGET = 20.0  # invoices/s (issue 8)
 
 RECEIPT, FINANCE, CASH = "20", "20", "21"
 # Leitweg-ID fine parts of the XRechnung samples → ordering unit; 12346 routes nowhere (PATCHed before forwarding).
@@ -581,7 +582,7 @@ def run(rt: Runtime, args: argparse.Namespace) -> None:
         f"jobs run inline, so text extraction is included)")
     served, answered_s, caught_up_s = intake_with_consumer(rt, client, clerk, blobs, args.intake_rounds)
     served_rate, caught_up_rate = len(served) / answered_s, len(served) / caught_up_s
-    say(f"  the same with the embedded job queue and its in-process consumer, as `eakte serve` runs:")
+    say("  the same with the embedded job queue and its in-process consumer, as `eakte serve` runs:")
     say(f"  all kinds      {fmt(served)}")
     say(f"  {len(served)} invoices answered in {answered_s:.2f} s = {served_rate:.2f} invoices/s; every text extracted "
         f"and searchable after {caught_up_s:.2f} s = {caught_up_rate:.2f} invoices/s")
@@ -658,12 +659,15 @@ def run(rt: Runtime, args: argparse.Namespace) -> None:
         f"                 {fmt(busy)}",
         "complete task  eingang → forward:",
         f"                 {fmt(completes)}" + (f"  ({sum(failures.values())} FAILED)" if failures else ""),
-        (f"intake         {rate:.2f} invoices/s over the sample set ({len(samples)} files x {args.intake_rounds});"
-         f" all {len(all_intakes)} intakes:"),
+        (f"intake inline  {rate:.2f} invoices/s over the sample set ({len(samples)} files x {args.intake_rounds});"
+         f" all {len(all_intakes)} intakes (jobs.backend = \"immediate\": each request extracts and commits the "
+         f"index itself):"),
         f"                 {fmt(all_intakes)}",
         (f"intake queued  {served_rate:.2f} invoices/s answered, {caught_up_rate:.2f} invoices/s until extracted and "
-         f"searchable (embedded job queue, in-process consumer; {len(served)} intakes):"),
+         f"searchable (as `eakte serve` runs: embedded job queue, in-process consumer; {len(served)} intakes):"),
         f"                 {fmt(served)}",
+        (f"                 target >= {INTAKE_TARGET:.0f} invoices/s until searchable: "
+         f"{'MET' if caught_up_rate >= INTAKE_TARGET else 'MISSED'}"),
     ]
     say("\n" + "=" * 100 + "\nSUMMARY\n" + "\n".join(summary) + "\n" + "=" * 100)
 
