@@ -461,7 +461,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000, help="open tasks to generate (default 100000)")
     parser.add_argument("--users", type=int, default=1000, help="users to generate (default 1000)")
-    parser.add_argument("--units", type=int, default=40, help="units to generate (default 40, at least 15)")
+    parser.add_argument("--units", type=int, default=40, help="units to generate (default 40, at least 36)")
     parser.add_argument("--samples", type=int, default=200, help="timed inbox calls per variant (default 200)")
     parser.add_argument("--completions", type=int, default=200, help="invoice tasks to complete (default 200)")
     parser.add_argument("--intake-rounds", type=int, default=3, help="rounds over the sample set (default 3)")
@@ -471,8 +471,10 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the inbox queries even if fast")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    if args.units < 15:
-        parser.error("--units must be at least 15 (the invoice routing uses units 20 … 45)")
+    least = max(int(code) for code in ROUTING.values()) - 10 + 1  # units are coded 10, 11, …
+    if args.units < least:
+        parser.error(f"--units must be at least {least} (the invoice routing reaches unit "
+                     f"{max(ROUTING.values(), key=int)})")
     if args.users < 6 * args.units + 1:
         parser.error(f"--users must be at least {6 * args.units + 1} for {args.units} units")
 

@@ -58,11 +58,13 @@ def create_app(rt: Runtime, *, check_schema: bool = True) -> APIFlask:
     app.extensions["eakte"] = rt
     register_error_handlers(app, page=error_page)
     register_converters(app.url_map)  # before the routes: every <int:id> is bounded to what a key can hold
-    app.before_request(check_request_input)
     app.after_request(drop_type_of_empty_answers)
     app.spec_processor(document_problems)
     app.register_blueprint(api)
     init_web(app, token_authenticated=(api,))  # the API takes bearer tokens only: no CSRF token there
+    # After the web's own hooks (the signed-in user, CSRF, the login limiter): a refused page still shows who is
+    # signed in, and a refused login still counts.
+    app.before_request(check_request_input)
     if rt.settings.server.trusted_proxies:
         n = rt.settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -70,6 +70,10 @@ class DocumentFrozen(Conflict):
         self.step = step
 
 
+class PaymentBookedAlready(Conflict):
+    """A payment typed in by hand that the cash office's import booked already; the problem names the booking."""
+
+
 class CheckedOut(Conflict):
     """The document is checked out by someone else; the problem names the holder and since when."""
 

@@ -57,7 +57,8 @@ def _refuse_unstorable(value: object, location: str, name: str = "") -> None:
     if isinstance(value, str):
         if "\x00" in value or _has_lone_surrogate(value):
             what = "a NUL character" if "\x00" in value else "an unpaired surrogate"
-            field = name or "_"
+            # The name may hold the character itself: shown escaped, never echoed raw into a page.
+            field = (name or "_").encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
             raise Invalid(f"invalid input: {field} contains {what}", field=field, location=location,
                           detail_de=f"Ungültige Eingabe: {field} enthält ein unzulässiges Zeichen")
     elif isinstance(value, dict):

@@ -4,6 +4,7 @@ The database itself refuses to change or delete a payment."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from eakte.errors import Conflict, Forbidden, Invalid, NotFound
+from eakte.errors import Conflict, Forbidden, Invalid, NotFound, PaymentBookedAlready
 from eakte.models import AuditEvent, LevyPayment
 from eakte.runtime import Runtime
 from eakte.services.levy import payments, queries
@@ -123,7 +124,7 @@ def test_typing_in_what_the_import_booked_already_is_refused_unless_it_is_anothe
     wilhelm = levy_actor(rt, "wilhelm")
     amount = f"{monthly}".replace(".", ",")
     payments.import_payments(rt, wilhelm, _csv(f"K-5;06.04.2026;{amount};FBA {ref}"))
-    with pytest.raises(payments.PaymentBookedAlready) as exc:  # the bank's line came first: the same money again
+    with pytest.raises(PaymentBookedAlready) as exc:  # the bank's line came first: the same money again
         payments.record_payment(rt, wilhelm, pid, D("2026-04-02"), str(monthly), "bar")
     assert exc.value.extra["booking_id"] == "K-5" and exc.value.extra["field"] == "separate"
     assert "bereits am 06.04.2026 gebucht (Buchung K-5)" in (exc.value.detail_de or "")
@@ -135,11 +136,45 @@ def test_typing_in_what_the_import_booked_already_is_refused_unless_it_is_anothe
         3 * monthly + Decimal("9.99")
     with rt.db.read() as session:
         said = session.execute(select(AuditEvent).where(AuditEvent.action == "levy.payment.separate")).scalar_one()
-        assert said.object_id == str(extra.id)
+        assert said.object_id == str(extra.id) and said.details["beside_booking_id"] == "K-5"
     with rt.db.read() as session:
         k5 = session.execute(select(LevyPayment.id).where(LevyPayment.booking_id == "K-5")).scalar_one()
     payments.reverse_payment(rt, wilhelm, k5, "dem falschen Vorgang zugeordnet")
     payments.record_payment(rt, wilhelm, pid, D("2026-04-03"), str(monthly))  # the reversed line is no twin
+
+
+def test_a_payment_typed_in_while_the_import_runs_waits_for_it_and_is_not_counted_twice(
+        rt: Runtime, one: tuple[int, str, Decimal], monkeypatch: pytest.MonkeyPatch) -> None:
+    pid, ref, monthly = one
+    wilhelm, lena = levy_actor(rt, "wilhelm"), levy_actor(rt, "lena")
+    typed_in = payments._typed_in
+    clerk: dict[str, object] = {}
+
+    def lena_types_it_in_meanwhile() -> None:
+        try:
+            clerk["entry"] = payments.record_payment(rt, lena, pid, D("2026-04-03"), str(monthly))
+        except Exception as exc:  # noqa: BLE001 - what she is told is the test's subject
+            clerk["error"] = exc
+
+    def matching(session, procedure, line, claimed):  # type: ignore[no-untyped-def]
+        found = typed_in(session, procedure, line, claimed)
+        if "thread" not in clerk:  # the import has matched its line and is about to book it
+            thread = threading.Thread(target=lena_types_it_in_meanwhile)
+            clerk["thread"] = thread
+            thread.start()
+            thread.join(1.0)
+            clerk["waited"] = thread.is_alive()
+        return found
+
+    monkeypatch.setattr(payments, "_typed_in", matching)
+    amount = f"{monthly}".replace(".", ",")
+    payments.import_payments(rt, wilhelm, _csv(f"K-9;06.04.2026;{amount};FBA {ref}"))
+    thread = clerk["thread"]
+    assert isinstance(thread, threading.Thread)
+    thread.join(30)
+    assert clerk["waited"] is True  # for the import's lock on the procedure
+    assert isinstance(clerk.get("error"), PaymentBookedAlready), clerk
+    assert payments.procedure_balance(rt, wilhelm, pid, D("2026-04-20")).paid == monthly
 
 
 def test_the_database_refuses_to_change_or_delete_a_payment(rt: Runtime, one: tuple[int, str, Decimal]) -> None:

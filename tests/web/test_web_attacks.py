@@ -510,11 +510,16 @@ def test_a_nul_character_in_any_web_form_is_a_clear_refusal(client, signed_in, t
                   data={"csrf_token": token, "title": "Titel",
                         "file": (io.BytesIO(b"Text"), "no\x00tiz.txt")}),
         anna.post("/deputies", data={"csrf_token": token, "username": "x\x00"}),
-        client.post("/login", data={"username": "anna\x00", "password": PASSWORD}),
+        anna.post(f"/cases/{case_id}/notes", data={"csrf_token": token, "te\x00xt": "Notiz"}),
+        post_form(client, "/login", {"username": "anna\x00", "password": PASSWORD}),
     ]
     for resp in posts:
-        assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
-        assert "enthält ein unzulässiges Zeichen" in resp.get_data(as_text=True)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422, html[:300]
+        assert "enthält ein unzulässiges Zeichen" in html and "\x00" not in html
+    assert "Abmelden" in posts[0].get_data(as_text=True)  # the page still shows who is signed in
+    assert "Abmelden" not in posts[-1].get_data(as_text=True)
+    assert client.post("/login", data={"username": "anna\x00", "password": PASSWORD}).status_code == 400  # CSRF
     with rt.db.read() as session:
         assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before
 

@@ -184,6 +184,10 @@ def _rows(stream: TextIO, problems: _Collector) -> Iterator[tuple[int, list[str]
         reader = csv.reader(itertools.chain([first], stream), delimiter=delimiter)
         for cells in reader:
             line_no = reader.line_num
+            if any("\x00" in c for c in cells):  # never meant, and PostgreSQL cannot store it in text or JSON
+                problems.add(line_no, None, "the line holds a NUL character",
+                             "die Zeile enthält ein unzulässiges Zeichen (NUL)")
+                return
             yield line_no, cells
     except UnicodeDecodeError:
         problems.add(line_no + 1, None, "the file is not UTF-8 text",

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from eakte.clock import office_today, utcnow
-from eakte.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
+from eakte.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, PaymentBookedAlready
 from eakte.models import Case, LevyNotice, LevyPayment, Procedure, User
 from eakte.runtime import Runtime
 from eakte.services import audit
@@ -336,23 +336,21 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
     text = _reference_text(reference)
     with rt.db.write() as session:
         procedure = levy_procedure(rt, session, actor, procedure_id, change=True, lock=True)
-        booked = None if separate else _imported_twin(session, procedure, paid_on, value)
-        if booked is not None:
+        booked = _imported_twin(session, procedure, paid_on, value)
+        if booked is not None and not separate:
             raise PaymentBookedAlready(
-                f"the cash office's booking {booked.booking_id} of {booked.paid_on.isoformat()} booked "
-                f"{value} already; if this is another payment, say so (separate)",
+                f"the cash office's booking {booked.booking_id} of {booked.paid_on:%d.%m.%Y} booked {value} "
+                "already; if this is another payment, confirm that it is",
                 detail_de=f"Die Stadtkasse hat {euro(value)} bereits am {booked.paid_on:%d.%m.%Y} gebucht "
                           f"(Buchung {booked.booking_id}). Wenn es eine weitere Zahlung ist, bestätigen Sie das.",
                 field="separate", booking_id=booked.booking_id, payment_id=booked.id)
         row = _book(session, actor, procedure, paid_on, value, text, None, "manual")
-        if separate:
+        if booked is not None:  # the clerk's word against the likely twin: which line it stands beside
             audit.record(session, actor, "levy.payment.separate", "levy_payment", row.id,
-                         case_id=procedure.case_id, details={"procedure": procedure.reference})
+                         case_id=procedure.case_id,
+                         details={"procedure": procedure.reference, "beside_payment_id": booked.id,
+                                  "beside_booking_id": booked.booking_id})
         return _entry(row, actor.principal.username)
-
-
-class PaymentBookedAlready(Conflict):
-    """A typed-in payment the cash office's import booked already (`separate` books it anyway)."""
 
 
 def _imported_twin(session: Session, procedure: Procedure, paid_on: dt.date, amount: Decimal) -> LevyPayment | None:
@@ -573,6 +571,12 @@ def _booked(session: Session, booking_ids: list[str], chunk: int = 500) -> set[s
     return known
 
 
+def _lock_procedures(session: Session, procedure_ids: list[int], chunk: int = 500) -> None:
+    for i in range(0, len(procedure_ids), chunk):
+        session.execute(select(Procedure.id).where(Procedure.id.in_(procedure_ids[i:i + chunk]))
+                        .order_by(Procedure.id).with_for_update()).all()
+
+
 def _typed_in(session: Session, procedure: Procedure, line: CsvLine, claimed: set[int]) -> int | None:
     """The typed-in payment of `procedure` this line is the booking of: the same amount, within MATCH_DAYS, not
     confirmed, reversed or claimed by an earlier line; the nearest day first."""
@@ -600,7 +604,7 @@ def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
             _require_booker(session, rt, actor.principal)
             known = _booked(session, sorted({x.booking_id for x in lines}))
             seen: set[str] = set()
-            claimed: set[int] = set()
+            matched: list[tuple[CsvLine, Procedure]] = []
             for x in lines:
                 if x.booking_id in known or x.booking_id in seen:
                     again = "earlier in this file" if x.booking_id in seen else "by an earlier import"
@@ -616,6 +620,12 @@ def import_payments(rt: Runtime, actor: Actor, stream: BinaryIO | bytes,
                     report.problems.append(ImportProblem(x.line, x.booking_id, "unmatched", why, why_de, x.amount,
                                                          x.purpose))
                     continue
+                matched.append((x, procedure))
+            # A clerk typing in a payment of one of these procedures now waits for this import, and then sees its
+            # lines (record_payment locks the procedure too); in id order, so two imports cannot deadlock.
+            _lock_procedures(session, sorted({procedure.id for _, procedure in matched}))
+            claimed: set[int] = set()
+            for x, procedure in matched:
                 confirms = _typed_in(session, procedure, x, claimed)
                 row = _book(session, actor, procedure, x.paid_on, x.amount, x.purpose or None, x.booking_id,
                             "import", confirms)

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from eakte.clock import office_today
-from eakte.errors import Conflict, EakteError, Forbidden, Invalid
+from eakte.errors import Conflict, EakteError, Forbidden, Invalid, PaymentBookedAlready
 from eakte.services.levy import changes, objections, payments, queries
 from eakte.services.levy.after_notice import AfterNotice, after_notice
 from eakte.web.auth import current_actor, login_required
@@ -289,7 +289,7 @@ def record_payment(procedure_id: int) -> Response | tuple[str, int]:
     except Invalid as exc:
         _field_error(exc, errors, ("paid_on", "amount", "reference"), "amount")
         return _payments_page(procedure_id, form, errors, 422)
-    except payments.PaymentBookedAlready as exc:  # the form comes back with the box to confirm it
+    except PaymentBookedAlready as exc:  # the form comes back with the box to confirm it
         errors["separate"] = error_message(exc)
         return _payments_page(procedure_id, form, errors, 409)
     flash(_("Zahlung über %(amount)s erfasst.", amount=fmt_money(entry.amount)), "success")

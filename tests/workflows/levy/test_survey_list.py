@@ -111,6 +111,12 @@ def test_a_file_that_is_not_utf8() -> None:
     assert "kein UTF-8-Text" in caught.value.problems[-1].message_de
 
 
+def test_a_nul_character_is_refused_with_its_line() -> None:
+    # PostgreSQL stores it in JSON metadata, and every `->>` on that row fails after (the levy list's search).
+    text = GERMAN + "A-1;Weg;1;12345;Ort;;60;1980;Ofen;I;400;Eva\n" + "A-2;Weg;1;12345;Ort;;60;1980;Ofen;I;400;E\x00va\n"
+    assert problems(text) == [(3, None, "die Zeile enthält ein unzulässiges Zeichen (NUL)")]
+
+
 def test_numbers_and_names() -> None:
     assert [german_number(x) for x in ("62,5", "1.234,56", "62.5", " 48 ")] == ["62.5", "1234.56", "62.5", "48"]
     assert tenants_of("Jana und Max Beispiel") == ("Jana Beispiel", "Max Beispiel")
