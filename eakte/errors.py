@@ -71,7 +71,8 @@ class DocumentFrozen(Conflict):
 
 
 class PaymentBookedAlready(Conflict):
-    """A payment typed in by hand that the cash office's import booked already; the problem names the booking."""
+    """A payment typed in by hand that is booked already (by the cash office's import, or typed in before); the
+    problem names the payment (and the booking)."""
 
 
 class CheckedOut(Conflict):

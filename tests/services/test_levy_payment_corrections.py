@@ -118,7 +118,7 @@ def test_a_line_far_from_the_typed_in_day_or_after_a_reversal_books_anew(rt: Run
     assert far.id
 
 
-def test_typing_in_what_the_import_booked_already_is_refused_unless_it_is_another_payment(
+def test_typing_in_what_is_booked_already_is_refused_unless_it_is_another_payment(
         rt: Runtime, one: tuple[int, str, Decimal]) -> None:
     pid, ref, monthly = one
     wilhelm = levy_actor(rt, "wilhelm")
@@ -140,7 +140,12 @@ def test_typing_in_what_the_import_booked_already_is_refused_unless_it_is_anothe
     with rt.db.read() as session:
         k5 = session.execute(select(LevyPayment.id).where(LevyPayment.booking_id == "K-5")).scalar_one()
     payments.reverse_payment(rt, wilhelm, k5, "dem falschen Vorgang zugeordnet")
-    payments.record_payment(rt, wilhelm, pid, D("2026-04-03"), str(monthly))  # the reversed line is no twin
+    with pytest.raises(PaymentBookedAlready) as exc:  # the reversed line is no twin, the one typed in is
+        payments.record_payment(rt, levy_actor(rt, "lena"), pid, D("2026-04-03"), str(monthly))
+    assert (exc.value.extra["payment_id"], exc.value.extra["booking_id"]) == (extra.id, None)
+    assert "vom 02.04.2026 ist bereits erfasst" in (exc.value.detail_de or "")
+    payments.reverse_payment(rt, wilhelm, extra.id, "doch dieselbe Zahlung")
+    payments.record_payment(rt, wilhelm, pid, D("2026-04-03"), str(monthly))  # nothing of that amount counts now
 
 
 def test_a_payment_typed_in_while_the_import_runs_waits_for_it_and_is_not_counted_twice(

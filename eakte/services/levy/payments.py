@@ -12,7 +12,8 @@ CSV), the balance of a procedure and the arrears of all.
 - A payment typed in by hand and the cash office's line for the same money count once: a matched line of the
   same amount within MATCH_DAYS of a typed-in payment of that procedure not yet confirmed supersedes it (the
   booking number and the bank's day are kept, the typed-in entry drops out of the balance). The other way round,
-  typing in what the import booked already is refused unless the clerk says it is another payment.
+  typing in what is booked already (imported, or typed in before: the same amount within MATCH_DAYS) is refused
+  unless the clerk says it is another payment.
 - A payment is never changed or deleted (the database refuses it): a wrong one is reversed (Storno) with a
   reason, which books a reversal row naming it; both drop out of the balance. A reversal is not reversed in turn
   (the payment is recorded again), nor is a payment the cash office's line confirmed (reverse that line).
@@ -336,16 +337,11 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
     text = _reference_text(reference)
     with rt.db.write() as session:
         procedure = levy_procedure(rt, session, actor, procedure_id, change=True, lock=True)
-        booked = _imported_twin(session, procedure, paid_on, value)
+        booked = _counting_twin(session, procedure, paid_on, value)
         if booked is not None and not separate:
-            raise PaymentBookedAlready(
-                f"the cash office's booking {booked.booking_id} of {booked.paid_on:%d.%m.%Y} booked {value} "
-                "already; if this is another payment, confirm that it is",
-                detail_de=f"Die Stadtkasse hat {euro(value)} bereits am {booked.paid_on:%d.%m.%Y} gebucht "
-                          f"(Buchung {booked.booking_id}). Wenn es eine weitere Zahlung ist, bestätigen Sie das.",
-                field="separate", booking_id=booked.booking_id, payment_id=booked.id)
+            raise _booked_already(booked, value)
         row = _book(session, actor, procedure, paid_on, value, text, None, "manual")
-        if booked is not None:  # the clerk's word against the likely twin: which line it stands beside
+        if booked is not None:  # the clerk's word against the likely twin: which payment it stands beside
             audit.record(session, actor, "levy.payment.separate", "levy_payment", row.id,
                          case_id=procedure.case_id,
                          details={"procedure": procedure.reference, "beside_payment_id": booked.id,
@@ -353,15 +349,29 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
         return _entry(row, actor.principal.username)
 
 
-def _imported_twin(session: Session, procedure: Procedure, paid_on: dt.date, amount: Decimal) -> LevyPayment | None:
-    """The import's line of the same amount within MATCH_DAYS of `paid_on`, not reversed; the nearest day first."""
-    reversed_ = select(LevyPayment.supersedes_id).where(LevyPayment.source == "reversal")
+def _counting_twin(session: Session, procedure: Procedure, paid_on: dt.date, amount: Decimal) -> LevyPayment | None:
+    """A payment of the same amount within MATCH_DAYS of `paid_on` that counts (imported or typed in, neither
+    reversed nor confirmed by a later line); the nearest day first."""
+    superseded = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
     rows = session.execute(select(LevyPayment).where(
-        LevyPayment.procedure_id == procedure.id, LevyPayment.source == "import",
-        LevyPayment.amount == str(amount), LevyPayment.id.not_in(reversed_),
+        LevyPayment.procedure_id == procedure.id, LevyPayment.source.in_(("import", "manual")),
+        LevyPayment.amount == str(amount), LevyPayment.id.not_in(superseded),
         LevyPayment.paid_on.between(paid_on - dt.timedelta(days=MATCH_DAYS),
                                     paid_on + dt.timedelta(days=MATCH_DAYS)))).scalars().all()
     return min(rows, key=lambda r: (abs((r.paid_on - paid_on).days), r.id), default=None)
+
+
+def _booked_already(twin: LevyPayment, value: Decimal) -> PaymentBookedAlready:
+    day = f"{twin.paid_on:%d.%m.%Y}"
+    if twin.source == "import":
+        detail = f"the cash office's booking {twin.booking_id} of {day} booked {value} already"
+        detail_de = f"Die Stadtkasse hat {euro(value)} bereits am {day} gebucht (Buchung {twin.booking_id})."
+    else:
+        detail = f"a payment of {value} on {day} is recorded already"
+        detail_de = f"Eine Zahlung über {euro(value)} vom {day} ist bereits erfasst."
+    return PaymentBookedAlready(f"{detail}; if this is another payment, confirm that it is",
+                                detail_de=f"{detail_de} Wenn es eine weitere Zahlung ist, bestätigen Sie das.",
+                                field="separate", booking_id=twin.booking_id, payment_id=twin.id)
 
 
 def _payment(rt: Runtime, session: Session, actor: Actor, payment_id: int, *,
