@@ -83,8 +83,8 @@ def withdraw_cancellation(procedure_id: int) -> Any:
 @api.auth_required(token_auth)
 @api.input(LevyPaymentIn, arg_name="body")
 @api.output(LevyPaymentOut, status_code=201)
-@api.doc(summary="Record a payment received (clerks of the levy unit); 409 if the cash office's import booked the "
-                 "same amount within 14 days already, unless `separate` says it is another payment")
+@api.doc(summary="Record a payment received (clerks of the levy unit); 409 if a payment of the same amount within "
+                 "14 days counts already (imported or typed in), unless `separate` says it is another payment")
 def record_payment(procedure_id: int, body: dict[str, Any]) -> Any:
     return payments.record_payment(current_runtime(), current_actor(), procedure_id, body["paid_on"],
                                    body["amount"], body["reference"], separate=body["separate"]), 201

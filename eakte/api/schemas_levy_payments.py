@@ -72,8 +72,9 @@ class LevyPaymentIn(Strict):
     reference = fields.String(load_default=None, allow_none=True, validate=validators.Length(max=140),
                               metadata={"description": "Verwendungszweck"})
     separate = fields.Boolean(load_default=False, metadata={
-        "description": "true: this is another payment, although the cash office's import booked the same amount "
-                       "within 14 days (without it, such a payment is refused with 409: it would count twice)"})
+        "description": "true: this is another payment, although one of the same amount within 14 days counts "
+                       "already, imported or typed in (without it, such a payment is refused with 409: it would "
+                       "count twice)"})
 
 
 class LevyPaymentOut(Schema):

@@ -148,6 +148,20 @@ def test_typing_in_what_is_booked_already_is_refused_unless_it_is_another_paymen
     payments.record_payment(rt, wilhelm, pid, D("2026-04-03"), str(monthly))  # nothing of that amount counts now
 
 
+def test_a_typed_in_payment_the_import_confirmed_still_catches_its_re_entry_from_its_own_day(
+        rt: Runtime, one: tuple[int, str, Decimal]) -> None:
+    pid, ref, monthly = one
+    wilhelm = levy_actor(rt, "wilhelm")
+    typed = payments.record_payment(rt, wilhelm, pid, D("2026-04-01"), str(monthly))
+    amount = f"{monthly}".replace(".", ",")
+    report = payments.import_payments(rt, wilhelm, _csv(f"K-1;14.04.2026;{amount};FBA {ref}"))
+    assert report.imported[0].confirms_payment_id == typed.id
+    with pytest.raises(PaymentBookedAlready) as exc:  # 12 days from the day typed in, 25 from the bank's day
+        payments.record_payment(rt, wilhelm, pid, D("2026-03-20"), str(monthly))
+    assert exc.value.extra["booking_id"] == "K-1"
+    assert payments.procedure_balance(rt, wilhelm, pid, D("2026-04-20")).paid == monthly
+
+
 def test_a_payment_typed_in_while_the_import_runs_waits_for_it_and_is_not_counted_twice(
         rt: Runtime, one: tuple[int, str, Decimal], monkeypatch: pytest.MonkeyPatch) -> None:
     pid, ref, monthly = one

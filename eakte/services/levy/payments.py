@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -327,9 +327,10 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
                    reference: str | None = None, *, separate: bool = False) -> PaymentEntry:
     """A payment typed in by a clerk of the levy unit (not in the future; positive, cents).
 
-    If the cash office's import booked the same amount within MATCH_DAYS already (and it is not reversed), this is
-    most likely that money typed in again: refused (409 naming the booking) unless `separate` says it is another
-    payment. The import's matching covers the other order (typed in first, imported later)."""
+    If a payment of the same amount within MATCH_DAYS counts already (the cash office's import booked it, or it was
+    typed in before), this is most likely that money again: refused (409 naming the payment and any booking)
+    unless `separate` says it is another payment. The import's matching covers the other order (typed in first,
+    imported later)."""
     value = parse_amount(amount)
     if paid_on > office_today():
         raise Invalid("paid_on lies in the future", field="paid_on",
@@ -351,13 +352,16 @@ def record_payment(rt: Runtime, actor: Actor, procedure_id: int, paid_on: dt.dat
 
 def _counting_twin(session: Session, procedure: Procedure, paid_on: dt.date, amount: Decimal) -> LevyPayment | None:
     """A payment of the same amount within MATCH_DAYS of `paid_on` that counts (imported or typed in, neither
-    reversed nor confirmed by a later line); the nearest day first."""
+    reversed nor confirmed by a later line), or the line that confirmed a typed-in one within MATCH_DAYS (so the
+    window does not move to the bank's day once the import ran); the nearest day first."""
     superseded = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
+    same = (LevyPayment.procedure_id == procedure.id, LevyPayment.amount == str(amount))
+    near = LevyPayment.paid_on.between(paid_on - dt.timedelta(days=MATCH_DAYS),
+                                       paid_on + dt.timedelta(days=MATCH_DAYS))
+    typed_in_near = select(LevyPayment.id).where(*same, LevyPayment.source == "manual", near)
     rows = session.execute(select(LevyPayment).where(
-        LevyPayment.procedure_id == procedure.id, LevyPayment.source.in_(("import", "manual")),
-        LevyPayment.amount == str(amount), LevyPayment.id.not_in(superseded),
-        LevyPayment.paid_on.between(paid_on - dt.timedelta(days=MATCH_DAYS),
-                                    paid_on + dt.timedelta(days=MATCH_DAYS)))).scalars().all()
+        *same, LevyPayment.source.in_(("import", "manual")), LevyPayment.id.not_in(superseded),
+        or_(near, and_(LevyPayment.source == "import", LevyPayment.supersedes_id.in_(typed_in_near))))).scalars().all()
     return min(rows, key=lambda r: (abs((r.paid_on - paid_on).days), r.id), default=None)
 
 
