@@ -16,7 +16,8 @@ CSV), the balance of a procedure and the arrears of all.
   unless the clerk says it is another payment.
 - A payment is never changed or deleted (the database refuses it): a wrong one is reversed (Storno) with a
   reason, which books a reversal row naming it; both drop out of the balance. A reversal is not reversed in turn
-  (the payment is recorded again), nor is a payment the cash office's line confirmed (reverse that line).
+  (the payment is recorded again), nor is a payment the cash office's line confirmed (that line counts in its
+  place).
 - Who: clerks of the levy unit (and admins) record, import and reverse; auditors read the balances and the
   arrears. Every payment is audited ("levy.payment.record", "levy.payment.reverse"), an import also as a whole
   ("levy.payments.import")."""
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -354,15 +355,21 @@ def _counting_twin(session: Session, procedure: Procedure, paid_on: dt.date, amo
     """A payment of the same amount within MATCH_DAYS of `paid_on` that counts (imported or typed in, neither
     reversed nor confirmed by a later line), or the line that confirmed a typed-in one within MATCH_DAYS (so the
     window does not move to the bank's day once the import ran); the nearest day first."""
-    superseded = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
     same = (LevyPayment.procedure_id == procedure.id, LevyPayment.amount == str(amount))
-    near = LevyPayment.paid_on.between(paid_on - dt.timedelta(days=MATCH_DAYS),
-                                       paid_on + dt.timedelta(days=MATCH_DAYS))
+    near = _within_match_days(paid_on)
     typed_in_near = select(LevyPayment.id).where(*same, LevyPayment.source == "manual", near)
     rows = session.execute(select(LevyPayment).where(
-        *same, LevyPayment.source.in_(("import", "manual")), LevyPayment.id.not_in(superseded),
+        *same, LevyPayment.source.in_(("import", "manual")), LevyPayment.id.not_in(_SUPERSEDED),
         or_(near, and_(LevyPayment.source == "import", LevyPayment.supersedes_id.in_(typed_in_near))))).scalars().all()
     return min(rows, key=lambda r: (abs((r.paid_on - paid_on).days), r.id), default=None)
+
+
+# Payments a later row took the place of: reversed, or (typed in) confirmed by the cash office's line.
+_SUPERSEDED = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
+
+
+def _within_match_days(day: dt.date) -> ColumnElement[bool]:
+    return LevyPayment.paid_on.between(day - dt.timedelta(days=MATCH_DAYS), day + dt.timedelta(days=MATCH_DAYS))
 
 
 def _booked_already(twin: LevyPayment, value: Decimal) -> PaymentBookedAlready:
@@ -594,12 +601,10 @@ def _lock_procedures(session: Session, procedure_ids: list[int], chunk: int = 50
 def _typed_in(session: Session, procedure: Procedure, line: CsvLine, claimed: set[int]) -> int | None:
     """The typed-in payment of `procedure` this line is the booking of: the same amount, within MATCH_DAYS, not
     confirmed, reversed or claimed by an earlier line; the nearest day first."""
-    superseded = select(LevyPayment.supersedes_id).where(LevyPayment.supersedes_id.is_not(None))
     rows = session.execute(select(LevyPayment.id, LevyPayment.paid_on).where(
         LevyPayment.procedure_id == procedure.id, LevyPayment.source == "manual",
-        LevyPayment.amount == str(line.amount), LevyPayment.id.not_in(superseded),
-        LevyPayment.paid_on.between(line.paid_on - dt.timedelta(days=MATCH_DAYS),
-                                    line.paid_on + dt.timedelta(days=MATCH_DAYS)))).all()
+        LevyPayment.amount == str(line.amount), LevyPayment.id.not_in(_SUPERSEDED),
+        _within_match_days(line.paid_on))).all()
     free = sorted((abs((day - line.paid_on).days), pid) for pid, day in rows if pid not in claimed)
     return free[0][1] if free else None
 
